@@ -1,0 +1,20 @@
+# mmresist: multiple myeloma relapse resistance profiling.
+# This file only declares; logic lives in the mmresist package (workflow/mmresist).
+from snakemake.utils import min_version
+
+min_version("8.20")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/knowledge.smk"
+include: "workflow/rules/interpret.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,165 @@
+"""`mmresist <command>`: the entry points that Snakemake rules call."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .errors import MmresistError
+
+
+def _add_patient(subparsers) -> None:
+    parser = subparsers.add_parser("patient", help="build one patient's report files")
+    parser.add_argument("--patient", required=True, help="patient_id in the samples sheet")
+    parser.add_argument("--samples", required=True, help="samples.tsv")
+    parser.add_argument("--knowledge", required=True, help="knowledge folder or compiled JSON")
+    parser.add_argument("--outdir", required=True, help="the patient's output folder")
+    parser.add_argument("--genome-build", default="GRCh38", choices=["GRCh38", "GRCh37"])
+    parser.add_argument("--therapy-lines")
+    parser.add_argument("--labs")
+    parser.add_argument("--cytogenetics")
+    parser.add_argument("--mrd")
+    parser.add_argument(
+        "--pass-only", default=True, action=argparse.BooleanOptionalAction
+    )
+    parser.add_argument("--min-depth", type=int, default=10)
+    parser.add_argument("--min-alt-reads", type=int, default=3)
+    parser.add_argument("--min-vaf", type=float, default=0.02)
+    parser.add_argument("--no-html", action="store_true", help="skip report.html")
+
+
+def _run_patient(args) -> int:
+    from .patient import ClinicalPaths, Filters, run_patient
+
+    report = run_patient(
+        patient_id=args.patient,
+        samples_path=args.samples,
+        knowledge_path=args.knowledge,
+        outdir=args.outdir,
+        genome_build=args.genome_build,
+        filters=Filters(
+            pass_only=args.pass_only,
+            min_depth=args.min_depth,
+            min_alt_reads=args.min_alt_reads,
+            min_vaf=args.min_vaf,
+        ),
+        clinical=ClinicalPaths(
+            therapy_lines=args.therapy_lines or None,
+            labs=args.labs or None,
+            cytogenetics=args.cytogenetics or None,
+            mrd=args.mrd or None,
+        ),
+        render=not args.no_html,
+    )
+    # Counts only: variant-level data stays inside the output folder.
+    print(
+        f"mmresist: {args.patient}: {len(report['samples'])} samples, "
+        f"{report['qc']['records_read']} records read, "
+        f"{len(report['variants'])} panel variants, {len(report['findings'])} findings",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _run_pdf(args) -> int:
+    from .render import write_pdf
+
+    write_pdf(html_path=args.html, pdf_path=args.pdf)
+    return 0
+
+
+def _run_cohort(args) -> int:
+    import json
+
+    from .render import render_cohort
+
+    reports = []
+    for path in args.reports:
+        with open(path, encoding="utf-8") as stream:
+            reports.append(json.load(stream))
+    render_cohort(reports=reports, out_dir=args.outdir)
+    return 0
+
+
+def _run_knowledge(args) -> int:
+    from .knowledge import load_knowledge, validate_knowledge
+
+    if args.action == "validate":
+        problems = validate_knowledge(args.dir)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print(f"mmresist: {len(problems)} problems in {args.dir}", file=sys.stderr)
+            return 1
+        print(f"mmresist: knowledge in {args.dir} is valid", file=sys.stderr)
+        return 0
+    if args.action == "compile":
+        problems = validate_knowledge(args.dir)
+        if problems:
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            return 1
+        load_knowledge(args.dir).to_json(args.out)
+        return 0
+    if args.action == "show":
+        from .knowledge import describe_gene
+
+        print(describe_gene(load_knowledge(args.dir), args.gene))
+        return 0
+    raise AssertionError(args.action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mmresist",
+        description="Multiple myeloma relapse resistance profiling (decision support).",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_patient(subparsers)
+
+    pdf = subparsers.add_parser("pdf", help="render report.pdf from report.html")
+    pdf.add_argument("--html", required=True)
+    pdf.add_argument("--pdf", required=True)
+
+    cohort = subparsers.add_parser("cohort", help="cohort index from patients' report.json")
+    cohort.add_argument("--outdir", required=True)
+    cohort.add_argument("reports", nargs="+", help="report.json files")
+
+    knowledge = subparsers.add_parser("knowledge", help="curated knowledge tables")
+    actions = knowledge.add_subparsers(dest="action", required=True)
+    validate = actions.add_parser("validate", help="check every table and reference")
+    validate.add_argument("--dir", default="resources/knowledge")
+    compile_ = actions.add_parser("compile", help="validate and write one JSON for jobs")
+    compile_.add_argument("--dir", default="resources/knowledge")
+    compile_.add_argument("--out", required=True)
+    show = actions.add_parser("show", help="what the tables say about a gene")
+    show.add_argument("gene")
+    show.add_argument("--dir", default="resources/knowledge")
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"mmresist {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {
+        "patient": _run_patient,
+        "pdf": _run_pdf,
+        "cohort": _run_cohort,
+        "knowledge": _run_knowledge,
+    }
+    try:
+        return handlers[args.command](args)
+    except MmresistError as error:
+        print(f"mmresist: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Vocabularies fixed by SPEC.md, kept in one place so every module uses the same ids."""
+
+SCHEMA_VERSION = "1"
+
+TIMEPOINTS = ("diagnosis", "baseline", "relapse", "progression")
+
+VARIANT_STATUSES = ("acquired", "persistent", "lost", "single_timepoint")
+
+CATEGORIES = (
+    "proteasome",
+    "cereblon_pathway",
+    "mapk_signalling",
+    "nfkb_signalling",
+    "other_signalling",
+    "immunotherapy_target",
+    "glucocorticoid_pathway",
+    "tp53_dna_damage",
+    "cell_cycle",
+    "apoptosis",
+    "nuclear_export",
+    "other_driver",
+)
+
+IMPLICATIONS = ("resistance", "sensitivity", "prognostic", "eligibility")
+
+EVIDENCE_LEVELS = ("A", "B", "C", "D", "E")
+EVIDENCE_LEVEL_MEANING = {
+    "A": "validated association or guideline",
+    "B": "clinical evidence",
+    "C": "case study",
+    "D": "preclinical evidence",
+    "E": "inferential association",
+}
+
+DRUG_CLASSES = (
+    "proteasome_inhibitor",
+    "imid",
+    "celmod",
+    "anti_cd38",
+    "anti_slamf7",
+    "bcma_car_t",
+    "bcma_bispecific",
+    "bcma_adc",
+    "gprc5d_bispecific",
+    "gprc5d_car_t",
+    "fcrh5_bispecific",
+    "xpo1_inhibitor",
+    "bcl2_inhibitor",
+    "glucocorticoid",
+    "alkylator",
+    "anthracycline",
+    "hdac_inhibitor",
+    "mek_inhibitor",
+    "braf_inhibitor",
+    "fgfr_inhibitor",
+    "cdk46_inhibitor",
+    "idh_inhibitor",
+)
+
+TRIAL_MATCHES = ("eligible", "possible", "ineligible")
+
+SUPPORTIVE_TOPICS = ("renal", "bone", "infection", "anemia", "thrombosis", "neuropathy", "other")
+
+BEST_RESPONSES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
+
+CYTOGENETIC_ABNORMALITIES = (
+    "t(4;14)",
+    "t(11;14)",
+    "t(14;16)",
+    "t(14;20)",
+    "t(6;14)",
+    "del(17p)",
+    "gain(1q)",
+    "amp(1q)",
+    "del(1p32)",
+    "del(13q)",
+    "hyperdiploidy",
+)
+
+# Gene-level copy-number calls, most severe first.
+COPY_NUMBER_CALLS = ("homozygous_deletion", "loss", "neutral", "gain", "amplification")
+
+# Filter reasons written to variants.tsv and counted in qc.filtered.
+FILTER_REASONS = ("not_pass", "low_depth", "low_alt_reads", "low_vaf")
+
+# Biomarker alteration (matcher) types.
+ALTERATION_TYPES = (
+    "protein_change",
+    "codon",
+    "aa_range",
+    "missense",
+    "loss_of_function",
+    "nonsynonymous",
+    "copy_loss",
+    "biallelic_loss",
+    "amplification",
+    "cytogenetic",
+)
+
+# Sequence Ontology consequence groups used by matchers and the report.
+LOF_CONSEQUENCES = frozenset(
+    {
+        "stop_gained",
+        "frameshift_variant",
+        "splice_acceptor_variant",
+        "splice_donor_variant",
+        "start_lost",
+        "transcript_ablation",
+    }
+)
+MISSENSE_CONSEQUENCES = frozenset({"missense_variant"})
+INFRAME_CONSEQUENCES = frozenset(
+    {"inframe_insertion", "inframe_deletion", "protein_altering_variant"}
+)
+NONSYNONYMOUS_CONSEQUENCES = (
+    LOF_CONSEQUENCES
+    | MISSENSE_CONSEQUENCES
+    | INFRAME_CONSEQUENCES
+    | frozenset({"stop_lost", "initiator_codon_variant", "disruptive_inframe_deletion",
+                 "disruptive_inframe_insertion", "conservative_inframe_deletion",
+                 "conservative_inframe_insertion", "exon_loss_variant"})
+)
+
+DISCLAIMER = (
+    "Decision support for review by a clinician. This report is not a diagnosis or a "
+    "treatment order: every finding and option must be weighed by the treating "
+    "haematologist against the full clinical picture."
+)
+
+# Sections computed by later versions; null in report.json until then.
+NOT_ASSESSED_SECTIONS = ("therapy_options", "trials", "supportive_care", "mrd", "risk")
+
+CLINICAL_TABLES = ("therapy_lines", "labs", "cytogenetics", "mrd")

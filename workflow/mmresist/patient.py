@@ -1,0 +1,252 @@
+"""One patient end to end: ingest every sample, interpret, and write the report files."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError
+from .files import sha256_file
+from .filters import apply_filters
+from .model import CopyNumberCall, Sample, SampleIngest
+from .report import (
+    build_report,
+    copy_number_entry,
+    variant_entry,
+    variants_tsv,
+    write_outputs,
+)
+from .sheets import read_samples
+from .timeline import assign_status, order_samples
+
+
+@dataclass
+class Filters:
+    pass_only: bool = True
+    min_depth: int = 10
+    min_alt_reads: int = 3
+    min_vaf: float = 0.02
+
+
+@dataclass
+class ClinicalPaths:
+    therapy_lines: str | None = None
+    labs: str | None = None
+    cytogenetics: str | None = None
+    mrd: str | None = None
+
+
+def _software_versions() -> dict[str, str]:
+    import cyvcf2
+    import jinja2
+
+    return {
+        "mmresist": __version__,
+        "cyvcf2": cyvcf2.__version__,
+        "jinja2": jinja2.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _canonical_gene(knowledge, gene: str) -> str:
+    return knowledge.gene_aliases.get(gene, gene)
+
+
+def ingest_samples(
+    samples: list[Sample], knowledge, filters: Filters
+) -> tuple[dict[str, SampleIngest], list[str]]:
+    """Read each sample's VCF, map gene aliases to panel symbols and apply the filters."""
+    from .vcf import read_sample
+
+    ingests: dict[str, SampleIngest] = {}
+    warnings: list[str] = []
+    for sample in samples:
+        ingest = read_sample(
+            vcf_path=sample.vcf,
+            sample_id=sample.sample_id,
+            tumor_sample=sample.tumor_sample,
+            panel_genes=knowledge.panel_genes,
+        )
+        for call in ingest.calls:
+            call.gene = _canonical_gene(knowledge, call.gene)
+        apply_filters(
+            ingest.calls,
+            pass_only=filters.pass_only,
+            min_depth=filters.min_depth,
+            min_alt_reads=filters.min_alt_reads,
+            min_vaf=filters.min_vaf,
+        )
+        warnings.extend(f"{sample.sample_id}: {warning}" for warning in ingest.warnings)
+        ingests[sample.sample_id] = ingest
+    return ingests, warnings
+
+
+def read_copy_numbers(samples: list[Sample], knowledge) -> dict[str, list[CopyNumberCall]]:
+    from .copynumber import read_copy_number
+
+    calls: dict[str, list[CopyNumberCall]] = {}
+    for sample in samples:
+        if not sample.cnv:
+            continue
+        calls[sample.sample_id] = read_copy_number(
+            path=sample.cnv,
+            fmt=sample.cnv_format,
+            sample_id=sample.sample_id,
+            panel_genes=set(knowledge.genes),
+            aliases=knowledge.gene_aliases,
+            purity=sample.purity,
+        )
+    return calls
+
+
+def read_clinical(patient_id: str, paths: ClinicalPaths) -> tuple[dict, list[str]]:
+    """Rows of this patient only from each clinical table given; which were not given."""
+    from .clinical import read_table, rows_for
+
+    tables: dict[str, list[dict] | None] = {}
+    not_provided = []
+    for kind in ("therapy_lines", "labs", "cytogenetics", "mrd"):
+        path = getattr(paths, kind)
+        if path is None:
+            tables[kind] = None
+            not_provided.append(kind)
+            continue
+        tables[kind] = rows_for(read_table(path, kind), patient_id)
+    return tables, not_provided
+
+
+def _public(row: dict) -> dict:
+    """Drop bookkeeping keys (file/line) and make dates JSON text."""
+    result = {}
+    for key, value in row.items():
+        if key.startswith("_"):
+            continue
+        result[key] = value.isoformat() if hasattr(value, "isoformat") else value
+    return result
+
+
+def run_patient(
+    *,
+    patient_id: str,
+    samples_path: str,
+    knowledge_path: str,
+    outdir: str,
+    genome_build: str = "GRCh38",
+    filters: Filters | None = None,
+    clinical: ClinicalPaths | None = None,
+    render: bool = True,
+) -> dict:
+    """Build and write report.json, variants.tsv and report.html for ``patient_id``."""
+    from .knowledge import load_knowledge
+    from .matching import match_biomarkers
+    from .therapy import therapy_history
+
+    filters = filters or Filters()
+    clinical = clinical or ClinicalPaths()
+    samples = [s for s in read_samples(samples_path) if s.patient_id == patient_id]
+    if not samples:
+        raise InputError(
+            f"no sample of patient '{patient_id}'", file=samples_path, field="patient_id"
+        )
+    samples = order_samples(samples)
+    knowledge = load_knowledge(knowledge_path)
+
+    ingests, warnings = ingest_samples(samples, knowledge, filters)
+    copy_numbers = read_copy_numbers(samples, knowledge)
+    tables, not_provided = read_clinical(patient_id, clinical)
+
+    rows = assign_status(samples, ingests)
+    timepoint_of = {sample.sample_id: sample.timepoint for sample in samples}
+    variants = [
+        variant_entry(
+            call,
+            timepoint=timepoint_of[call.sample_id],
+            category=knowledge.category_of(call.gene),
+            status=status,
+            history=history,
+        )
+        for call, status, history in rows
+    ]
+    status_of = {(*call.key, call.gene): status for call, status, _ in rows}
+
+    latest = samples[-1].sample_id
+    current_calls = [
+        call
+        for call, status, _ in rows
+        if call.sample_id == latest and status != "lost" and not call.filter_reasons
+    ]
+    # Copy number of the latest sample that has a copy-number file.
+    current_copy_number: list[CopyNumberCall] = []
+    for sample in reversed(samples):
+        if sample.sample_id in copy_numbers:
+            current_copy_number = copy_numbers[sample.sample_id]
+            break
+    cytogenetics = (
+        [_public(row) for row in tables["cytogenetics"]]
+        if tables["cytogenetics"] is not None
+        else None
+    )
+    findings = match_biomarkers(
+        knowledge=knowledge,
+        variants=current_calls,
+        copy_number=current_copy_number,
+        cytogenetics=cytogenetics or [],
+    )
+    history = (
+        therapy_history(tables["therapy_lines"], knowledge)
+        if tables["therapy_lines"] is not None
+        else None
+    )
+    if history is not None and not history.get("lines"):
+        not_provided.append("therapy_lines (no rows for this patient)")
+
+    inputs = [samples_path]
+    for sample in samples:
+        inputs.append(sample.vcf)
+        if sample.cnv:
+            inputs.append(sample.cnv)
+    inputs.extend(path for path in vars(clinical).values() if path)
+    provenance = {
+        "pipeline_version": __version__,
+        "knowledge_version": knowledge.version,
+        "genome_build": genome_build,
+        "inputs": [{"path": path, "sha256": sha256_file(path)} for path in inputs],
+        "software": _software_versions(),
+        "filters": vars(filters).copy(),
+    }
+    copy_number_entries = [
+        copy_number_entry(call, category=knowledge.category_of(call.gene))
+        for sample in samples
+        for call in copy_numbers.get(sample.sample_id, [])
+    ]
+    report = build_report(
+        patient_id=patient_id,
+        provenance=provenance,
+        samples=samples,
+        ingests=ingests,
+        variants=variants,
+        copy_number=copy_number_entries,
+        cytogenetics=cytogenetics,
+        findings=findings,
+        therapy_history=history,
+        labs=[_public(row) for row in tables["labs"]] if tables["labs"] is not None else None,
+        not_provided=not_provided,
+        warnings=warnings,
+    )
+    text = variants_tsv(
+        patient_id=patient_id,
+        samples=samples,
+        ingests=ingests,
+        status_of=status_of,
+        category_of=knowledge.category_of,
+    )
+    html = None
+    if render:
+        from .render import render_html
+
+        html = render_html(report)
+    Path(outdir).mkdir(parents=True, exist_ok=True)
+    write_outputs(outdir=outdir, report=report, variants_text=text, html=html)
+    return report

@@ -1,0 +1,228 @@
+"""Assembling report.json and variants.tsv for one patient and writing them atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+
+from .constants import DISCLAIMER, FILTER_REASONS, NOT_ASSESSED_SECTIONS, SCHEMA_VERSION
+from .files import atomic_write_text
+from .model import CopyNumberCall, Sample, SampleIngest, VariantCall
+
+VARIANT_TSV_COLUMNS = (
+    "patient_id",
+    "sample_id",
+    "timepoint",
+    "collection_date",
+    "gene",
+    "category",
+    "chrom",
+    "pos",
+    "ref",
+    "alt",
+    "consequence",
+    "transcript",
+    "hgvsc",
+    "hgvsp",
+    "protein_change",
+    "vcf_filter",
+    "vaf",
+    "depth",
+    "alt_reads",
+    "status",
+    "kept",
+    "filter_reasons",
+    "annotation_source",
+)
+
+
+def _round(value: float | None) -> float | None:
+    # Six decimals keeps JSON bytes stable across platforms' float formatting.
+    return None if value is None else round(float(value), 6)
+
+
+def variant_entry(
+    call: VariantCall, *, timepoint: str, category: str, status: str, history: list[dict]
+) -> dict:
+    return {
+        "sample_id": call.sample_id,
+        "timepoint": timepoint,
+        "gene": call.gene,
+        "chrom": call.chrom,
+        "pos": call.pos,
+        "ref": call.ref,
+        "alt": call.alt,
+        "consequence": call.consequence,
+        "hgvsc": call.hgvsc,
+        "hgvsp": call.hgvsp,
+        "protein_change": call.protein_change,
+        "transcript": call.transcript,
+        "vaf": _round(call.vaf),
+        "depth": call.depth,
+        "alt_reads": call.alt_reads,
+        "category": category,
+        "status": status,
+        "filter_reasons": list(call.filter_reasons),
+        "timepoints": [{**entry, "vaf": _round(entry["vaf"])} for entry in history],
+    }
+
+
+def copy_number_entry(call: CopyNumberCall, *, category: str) -> dict:
+    return {
+        "sample_id": call.sample_id,
+        "gene": call.gene,
+        "call": call.call,
+        "copy_number": _round(call.copy_number),
+        "log2": _round(call.log2),
+        "category": category,
+        "source": call.source,
+    }
+
+
+def qc_section(
+    samples: Sequence[Sample], ingests: dict[str, SampleIngest], warnings: list[str]
+) -> dict:
+    """Counts that reconcile: records read = outside panel + in panel, per sample, and
+    panel alleles = kept + filtered (a filtered allele is counted once per reason in
+    ``filtered``)."""
+    filtered = {reason: 0 for reason in FILTER_REASONS}
+    per_sample = []
+    for sample in samples:
+        ingest = ingests[sample.sample_id]
+        kept = sum(1 for call in ingest.calls if not call.filter_reasons)
+        for call in ingest.calls:
+            for reason in call.filter_reasons:
+                filtered[reason] += 1
+        per_sample.append(
+            {
+                "sample_id": sample.sample_id,
+                "records_read": ingest.records_read,
+                "records_outside_panel": ingest.records_read - ingest.records_in_panel,
+                "records_in_panel": ingest.records_in_panel,
+                "panel_alleles": len(ingest.calls),
+                "panel_kept": kept,
+                "panel_filtered": len(ingest.calls) - kept,
+                "annotation": ingest.annotation,
+                "tumor_sample": ingest.tumor_sample,
+            }
+        )
+    return {
+        "records_read": sum(entry["records_read"] for entry in per_sample),
+        "records_in_panel": sum(entry["records_in_panel"] for entry in per_sample),
+        "filtered": filtered,
+        "warnings": sorted(set(warnings)),
+        "per_sample": per_sample,
+    }
+
+
+def build_report(
+    *,
+    patient_id: str,
+    provenance: dict,
+    samples: Sequence[Sample],
+    ingests: dict[str, SampleIngest],
+    variants: list[dict],
+    copy_number: list[dict],
+    cytogenetics: list[dict] | None,
+    findings: list[dict],
+    therapy_history: dict | None,
+    labs: list[dict] | None,
+    not_provided: list[str],
+    warnings: list[str],
+) -> dict:
+    """The report.json document (SPEC §3) with every key present; sections a later
+    version computes are ``null`` and listed in ``not_assessed``."""
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "patient_id": patient_id,
+        "disclaimer": DISCLAIMER,
+        "provenance": provenance,
+        "samples": [
+            {
+                "sample_id": sample.sample_id,
+                "timepoint": sample.timepoint,
+                "collection_date": sample.collection_date,
+                "tumor_sample": ingests[sample.sample_id].tumor_sample,
+                "annotation": ingests[sample.sample_id].annotation,
+                "vcf": sample.vcf,
+                "cnv": sample.cnv,
+                "purity": sample.purity,
+            }
+            for sample in samples
+        ],
+        "variants": variants,
+        "copy_number": copy_number,
+        "cytogenetics": cytogenetics if cytogenetics is not None else [],
+        "findings": findings,
+        "therapy_history": therapy_history,
+        "labs": labs,
+    }
+    for section in NOT_ASSESSED_SECTIONS:
+        report[section] = None
+    report["not_assessed"] = list(NOT_ASSESSED_SECTIONS)
+    report["not_provided"] = sorted(not_provided)
+    report["qc"] = qc_section(samples, ingests, warnings)
+    return report
+
+
+def report_json(report: dict) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def variants_tsv(
+    *,
+    patient_id: str,
+    samples: Sequence[Sample],
+    ingests: dict[str, SampleIngest],
+    status_of: dict[tuple, str],
+    category_of,
+) -> str:
+    """Every panel allele of every sample, kept or not, with its filter reasons."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    writer.writerow(VARIANT_TSV_COLUMNS)
+    for sample in samples:
+        calls = sorted(
+            ingests[sample.sample_id].calls,
+            key=lambda call: (call.key[0], call.pos, call.ref, call.alt, call.gene),
+        )
+        for call in calls:
+            writer.writerow(
+                [
+                    patient_id,
+                    sample.sample_id,
+                    sample.timepoint,
+                    sample.collection_date,
+                    call.gene,
+                    category_of(call.gene),
+                    call.chrom,
+                    call.pos,
+                    call.ref,
+                    call.alt,
+                    call.consequence,
+                    call.transcript,
+                    call.hgvsc,
+                    call.hgvsp,
+                    call.protein_change,
+                    call.filter,
+                    "" if call.vaf is None else f"{call.vaf:.6g}",
+                    "" if call.depth is None else call.depth,
+                    "" if call.alt_reads is None else call.alt_reads,
+                    status_of.get((*call.key, call.gene), ""),
+                    "no" if call.filter_reasons else "yes",
+                    ";".join(call.filter_reasons),
+                    call.annotation_source,
+                ]
+            )
+    return buffer.getvalue()
+
+
+def write_outputs(*, outdir: str, report: dict, variants_text: str, html: str | None) -> None:
+    """Write variants.tsv, then report.html, and report.json last: report.json's presence
+    marks a complete set."""
+    atomic_write_text(f"{outdir}/variants.tsv", variants_text)
+    if html is not None:
+        atomic_write_text(f"{outdir}/report.html", html)
+    atomic_write_text(f"{outdir}/report.json", report_json(report))

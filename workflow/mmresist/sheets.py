@@ -1,0 +1,216 @@
+"""Reading and validating the samples sheet before any job runs."""
+
+from __future__ import annotations
+
+import csv
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .errors import InputError
+from .model import Sample
+
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+PATIENT_ID = re.compile(r"^[A-Za-z0-9._-]+$")
+RESERVED_PATIENT_IDS = {".", "..", "cohort"}
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict:
+    with open(SCHEMA_DIR / f"{name}.schema.yaml", encoding="utf-8") as stream:
+        return yaml.safe_load(stream)
+
+
+def read_tsv_rows(path: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Header and (line number, row) pairs of a TSV; empty cells dropped, cells stripped.
+
+    Lines starting with '#' after the header are comments. The header is line 1.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise InputError("file does not exist", file=str(path))
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"not UTF-8 text ({error.reason})", file=str(path)) from None
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise InputError("empty file; expected a tab-separated header row", file=str(path))
+    reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = [cell.strip() for cell in next(reader)]
+    if len(header) == 1 and ("," in header[0] or " " in header[0].strip()):
+        raise InputError(
+            "header is not tab-separated",
+            file=str(path),
+            line=1,
+            expected="tab-separated columns",
+            got=header[0],
+        )
+    rows = []
+    for number, cells in enumerate(reader, start=2):
+        if not cells or not "".join(cells).strip() or cells[0].startswith("#"):
+            continue
+        if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
+            raise InputError(
+                f"{len(cells)} cells but the header has {len(header)} columns",
+                file=str(path),
+                line=number,
+            )
+        row = {
+            column: cell.strip()
+            for column, cell in zip(header, cells, strict=False)
+            if cell.strip() not in ("", "NA", "na", "N/A")
+        }
+        rows.append((number, row))
+    return header, rows
+
+
+def validate_row(row: dict, schema: dict, *, file: str, line: int) -> None:
+    """Validate one row against a JSON schema; the first problem becomes an InputError."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    errors = sorted(validator.iter_errors(row), key=lambda error: list(error.path))
+    if not errors:
+        return
+    error = errors[0]
+    if error.validator == "required":
+        missing = [name for name in schema.get("required", []) if name not in row]
+        field = missing[0] if missing else None
+        raise InputError("required value is missing", file=file, line=line, field=field)
+    field = str(error.path[0]) if error.path else None
+    description = schema.get("properties", {}).get(field, {}).get("description", "")
+    expected = _expected(error)
+    if description:
+        expected = f"{expected} ({description})" if expected else description
+    raise InputError(
+        "invalid value",
+        file=file,
+        line=line,
+        field=field,
+        expected=expected,
+        got=row.get(field) if field else None,
+    )
+
+
+def _expected(error) -> str:
+    if error.validator == "enum":
+        return "one of " + ", ".join(map(str, error.validator_value))
+    if error.validator == "pattern":
+        return f"text matching {error.validator_value}"
+    if error.validator in ("minimum", "maximum"):
+        return f"{error.validator} {error.validator_value}"
+    if error.validator == "format":
+        return f"a valid {error.validator_value} (ISO 8601, YYYY-MM-DD)"
+    if error.validator == "type":
+        return f"a {error.validator_value}"
+    if error.validator == "not":
+        return "not a reserved name (., .., cohort)"
+    return error.message
+
+
+def read_samples(path: str, *, check_files: bool = True) -> list[Sample]:
+    """Read and validate samples.tsv; raise InputError naming file, line and column.
+
+    Cross-checks beyond the schema: unique sample_id, a cnv_format for every cnv, files
+    that exist, and one timepoint order per patient (no two samples of a patient on the
+    same date with the same timepoint).
+    """
+    header, rows = read_tsv_rows(path)
+    schema = load_schema("samples")
+    missing = [column for column in schema["required"] if column not in header]
+    if missing:
+        raise InputError(
+            "missing required column",
+            file=path,
+            line=1,
+            field=missing[0],
+            expected="columns " + ", ".join(schema["required"]),
+        )
+    samples: list[Sample] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        if "purity" in row:
+            try:
+                row["purity"] = float(row["purity"])
+            except ValueError:
+                raise InputError(
+                    "invalid value",
+                    file=path,
+                    line=line,
+                    field="purity",
+                    expected="a number between 0 and 1",
+                    got=row["purity"],
+                ) from None
+        validate_row(row, schema, file=path, line=line)
+        if row["sample_id"] in seen:
+            raise InputError(
+                f"duplicate sample_id (first on line {seen[row['sample_id']]})",
+                file=path,
+                line=line,
+                field="sample_id",
+                got=row["sample_id"],
+            )
+        seen[row["sample_id"]] = line
+        if "cnv" in row and "cnv_format" not in row:
+            raise InputError(
+                "a copy-number file needs its format",
+                file=path,
+                line=line,
+                field="cnv_format",
+                expected="cnvkit, purple or gene_tsv",
+            )
+        if check_files:
+            for column in ("vcf", "cnv"):
+                if column in row and not Path(row[column]).is_file():
+                    raise InputError(
+                        "file does not exist",
+                        file=path,
+                        line=line,
+                        field=column,
+                        got=row[column],
+                    )
+        samples.append(
+            Sample(
+                patient_id=row["patient_id"],
+                sample_id=row["sample_id"],
+                timepoint=row["timepoint"],
+                collection_date=row["collection_date"],
+                vcf=row["vcf"],
+                tumor_sample=row.get("tumor_sample"),
+                cnv=row.get("cnv"),
+                cnv_format=row.get("cnv_format"),
+                purity=row.get("purity"),
+            )
+        )
+    if not samples:
+        raise InputError("no samples listed", file=path, expected="at least one data row")
+    return samples
+
+
+def patients(samples: list[Sample]) -> list[str]:
+    return sorted({sample.patient_id for sample in samples})
+
+
+def sheet_frame(rows):
+    """A DataFrame of sheet rows for ``snakemake.utils.validate``: dates as ISO text,
+    empty cells and bookkeeping keys (``_file``, ``_line``) left out."""
+    import dataclasses
+
+    import pandas as pd
+
+    records = []
+    for row in rows:
+        record = dataclasses.asdict(row) if dataclasses.is_dataclass(row) else dict(row)
+        records.append(
+            {
+                key: value.isoformat() if hasattr(value, "isoformat") else value
+                for key, value in record.items()
+                if value is not None and not key.startswith("_")
+            }
+        )
+    return pd.DataFrame.from_records(records)

@@ -1,0 +1,98 @@
+# Loading and validation of config and sheets, plus input functions. Nothing else.
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+
+from mmresist.clinical import read_table
+from mmresist.errors import InputError
+from mmresist.sheets import patients, read_samples, sheet_frame
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+CLINICAL_KINDS = ("therapy_lines", "labs", "cytogenetics", "mrd")
+OUTDIR = config["outdir"].rstrip("/")
+WORK = f"{OUTDIR}/.work"
+
+try:
+    SAMPLES = read_samples(config["samples"])
+    CLINICAL = {
+        kind: read_table(config[kind], kind) for kind in CLINICAL_KINDS if config.get(kind)
+    }
+except InputError as error:
+    raise WorkflowError(f"mmresist: invalid input: {error}") from None
+
+validate(sheet_frame(SAMPLES), schema="../schemas/samples.schema.yaml")
+for kind, rows in CLINICAL.items():
+    validate(sheet_frame(rows), schema=f"../schemas/{kind}.schema.yaml")
+
+PATIENTS = patients(SAMPLES)
+
+
+wildcard_constraints:
+    patient="|".join(re.escape(patient) for patient in PATIENTS),
+
+
+def final_outputs():
+    outputs = [f"{OUTDIR}/cohort/index.html", f"{OUTDIR}/cohort/cohort.tsv"]
+    for patient in PATIENTS:
+        outputs.append(f"{OUTDIR}/{patient}/report.json")
+        outputs.append(f"{OUTDIR}/{patient}/variants.tsv")
+        outputs.append(f"{OUTDIR}/{patient}/report.html")
+        if config["report"]["pdf"]:
+            outputs.append(f"{OUTDIR}/{patient}/report.pdf")
+    return outputs
+
+
+def patient_inputs(wildcards):
+    """The sheet, the compiled knowledge, and every file of this patient's samples."""
+    inputs = {
+        "samples": config["samples"],
+        "knowledge": f"{WORK}/knowledge.json",
+        "vcfs": [s.vcf for s in SAMPLES if s.patient_id == wildcards.patient],
+        "cnvs": [s.cnv for s in SAMPLES if s.patient_id == wildcards.patient and s.cnv],
+    }
+    for kind in CLINICAL_KINDS:
+        if config.get(kind):
+            inputs[kind] = config[kind]
+    return inputs
+
+
+def clinical_args(wildcards, input):
+    return " ".join(
+        f"--{kind.replace('_', '-')} '{input[kind]}'"
+        for kind in CLINICAL_KINDS
+        if kind in input.keys()
+    )
+
+
+def filter_args(wildcards):
+    filters = config["filters"]
+    return (
+        f"{'--pass-only' if filters['pass_only'] else '--no-pass-only'} "
+        f"--min-depth {filters['min_depth']} --min-alt-reads {filters['min_alt_reads']} "
+        f"--min-vaf {filters['min_vaf']}"
+    )
+
+
+def patient_outdir(wildcards):
+    return f"{OUTDIR}/{wildcards.patient}"
+
+
+def cohort_reports(wildcards):
+    return [f"{OUTDIR}/{patient}/report.json" for patient in PATIENTS]
+
+
+def knowledge_tables():
+    folder = Path(config["knowledge"])
+    return sorted(
+        str(path)
+        for path in folder.iterdir()
+        if path.suffix in (".tsv", ".yaml") or path.name == "VERSION"
+    )

@@ -1,0 +1,21 @@
+# One job per patient reads its VCFs, copy number and clinical rows, matches biomarkers
+# and writes report.json, variants.tsv and report.html. Ingest is not a job of its own:
+# cohort speed depends on few, light per-patient jobs (see benchmarks/cohort.py).
+rule patient_report:
+    input:
+        unpack(patient_inputs),
+    output:
+        json=f"{OUTDIR}/{{patient}}/report.json",
+        tsv=f"{OUTDIR}/{{patient}}/variants.tsv",
+        html=f"{OUTDIR}/{{patient}}/report.html",
+    log:
+        f"{OUTDIR}/{{patient}}/logs/report.log",
+    params:
+        clinical=clinical_args,
+        filters=filter_args,
+        build=config["genome_build"],
+        outdir=patient_outdir,
+    shell:
+        "mmresist patient --patient {wildcards.patient:q} --samples {input.samples:q}"
+        " --knowledge {input.knowledge:q} --genome-build {params.build}"
+        " {params.clinical} {params.filters} --outdir {params.outdir:q} > {log:q} 2>&1"

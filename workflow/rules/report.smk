@@ -1,0 +1,23 @@
+rule patient_pdf:
+    input:
+        html=f"{OUTDIR}/{{patient}}/report.html",
+    output:
+        f"{OUTDIR}/{{patient}}/report.pdf",
+    log:
+        f"{OUTDIR}/{{patient}}/logs/pdf.log",
+    shell:
+        "mmresist pdf --html {input.html:q} --pdf {output:q} > {log:q} 2>&1"
+
+
+rule cohort_index:
+    input:
+        cohort_reports,
+    output:
+        html=f"{OUTDIR}/cohort/index.html",
+        tsv=f"{OUTDIR}/cohort/cohort.tsv",
+    log:
+        f"{OUTDIR}/logs/cohort_index.log",
+    params:
+        outdir=f"{OUTDIR}/cohort",
+    shell:
+        "mmresist cohort --outdir {params.outdir:q} {input:q} > {log:q} 2>&1"
