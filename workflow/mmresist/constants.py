@@ -77,7 +77,7 @@ CYTOGENETIC_ABNORMALITIES = (
     "hyperdiploidy",
 )
 
-# Gene-level copy-number calls, most severe first.
+# Gene-level copy-number calls, in order of copy number (severity order: copynumber.SEVERITY).
 COPY_NUMBER_CALLS = ("homozygous_deletion", "loss", "neutral", "gain", "amplification")
 
 # Filter reasons written to variants.tsv and counted in qc.filtered.

@@ -113,7 +113,7 @@ def read_clinical(patient_id: str, paths: ClinicalPaths) -> tuple[dict, list[str
             tables[kind] = None
             not_provided.append(kind)
             continue
-        tables[kind] = rows_for(read_table(path, kind), patient_id)
+        tables[kind] = rows_for(read_table(path, kind, patient_id=patient_id), patient_id)
     return tables, not_provided
 
 
@@ -195,7 +195,9 @@ def run_patient(
         cytogenetics=cytogenetics or [],
     )
     history = (
-        therapy_history(tables["therapy_lines"], knowledge)
+        therapy_history(
+            tables["therapy_lines"], knowledge, reference_date=samples[-1].collection_date
+        )
         if tables["therapy_lines"] is not None
         else None
     )

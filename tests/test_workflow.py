@@ -1,0 +1,163 @@
+"""End to end: Snakemake on the demo cohort, report.json against the contract, determinism."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.run(
+        [str(BIN / "snakemake"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def demo_patients() -> list[str]:
+    with open(REPO / "resources/demo/samples.tsv", encoding="utf-8") as stream:
+        return sorted({row["patient_id"] for row in csv.DictReader(stream, delimiter="\t")})
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    outdir = tmp_path_factory.mktemp("demo") / "reports"
+    result = snakemake("--cores", "2", "--config", f"outdir={outdir}")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return outdir
+
+
+def test_dry_run_plans_one_report_and_pdf_per_patient(tmp_path):
+    result = snakemake("--dry-run", "--config", f"outdir={tmp_path}/reports")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = {}
+    lines = result.stdout.splitlines()
+    start = lines.index("Job stats:")
+    for line in lines[start + 3 :]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    patients = len(demo_patients())
+    assert counts == {
+        "all": 1,
+        "cohort_index": 1,
+        "knowledge_compile": 1,
+        "patient_pdf": patients,
+        "patient_report": patients,
+        "total": 3 + 2 * patients,
+    }
+
+
+def test_every_report_meets_the_contract(demo_run):
+    schema = yaml.safe_load((REPO / "workflow/schemas/report.schema.yaml").read_text())
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    for patient in demo_patients():
+        folder = demo_run / patient
+        report = json.loads((folder / "report.json").read_text())
+        errors = [error.message for error in validator.iter_errors(report)]
+        assert errors == [], (patient, errors[:5])
+        assert report["patient_id"] == patient
+        for section in ("therapy_options", "trials", "supportive_care", "mrd", "risk"):
+            assert report[section] is None
+        assert "clinician" in report["disclaimer"]
+        for name in ("report.html", "report.pdf", "variants.tsv"):
+            assert (folder / name).stat().st_size > 0, (patient, name)
+        assert (folder / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_nothing_is_lost_counts_reconcile(demo_run):
+    for patient in demo_patients():
+        folder = demo_run / patient
+        report = json.loads((folder / "report.json").read_text())
+        with open(folder / "variants.tsv", encoding="utf-8") as stream:
+            rows = list(csv.DictReader(stream, delimiter="\t"))
+        qc = report["qc"]
+        assert qc["records_read"] == sum(s["records_read"] for s in qc["per_sample"])
+        for sample in qc["per_sample"]:
+            assert sample["records_read"] == sample["records_outside_panel"] + sample[
+                "records_in_panel"
+            ]
+            assert sample["panel_alleles"] == sample["panel_kept"] + sample["panel_filtered"]
+            sample_rows = [row for row in rows if row["sample_id"] == sample["sample_id"]]
+            assert len(sample_rows) == sample["panel_alleles"]
+            assert sum(row["kept"] == "no" for row in sample_rows) == sample["panel_filtered"]
+        for row in rows:
+            assert (row["kept"] == "yes") == (row["filter_reasons"] == "")
+            assert row["patient_id"] == patient
+        reasons = {}
+        for row in rows:
+            for reason in filter(None, row["filter_reasons"].split(";")):
+                reasons[reason] = reasons.get(reason, 0) + 1
+        assert {k: v for k, v in qc["filtered"].items() if v} == reasons
+
+
+def test_patients_outputs_stay_apart(demo_run):
+    patients = demo_patients()
+    with open(REPO / "resources/demo/samples.tsv", encoding="utf-8") as stream:
+        sample_owner = {
+            row["sample_id"]: row["patient_id"] for row in csv.DictReader(stream, delimiter="\t")
+        }
+    for patient in patients:
+        text = (demo_run / patient / "report.json").read_text()
+        html = (demo_run / patient / "report.html").read_text()
+        for sample_id, owner in sample_owner.items():
+            if owner != patient:
+                assert f'"{sample_id}"' not in text
+                assert f">{sample_id}<" not in html
+
+
+def test_cohort_index_links_every_patient(demo_run):
+    index = (demo_run / "cohort" / "index.html").read_text()
+    with open(demo_run / "cohort" / "cohort.tsv", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream, delimiter="\t"))
+    assert [row["patient_id"] for row in rows] == demo_patients()
+    for patient in demo_patients():
+        assert f"../{patient}/report.html" in index
+
+
+def test_same_inputs_give_the_same_bytes(demo_run, tmp_path):
+    outdir = tmp_path / "again"
+    result = snakemake("--cores", "2", "--config", f"outdir={outdir}")
+    assert result.returncode == 0, result.stderr[-4000:]
+    for patient in demo_patients():
+        for name in ("report.json", "variants.tsv", "report.html", "report.pdf"):
+            first = (demo_run / patient / name).read_bytes()
+            second = (outdir / patient / name).read_bytes()
+            assert first == second, (patient, name)
+    for name in ("index.html", "cohort.tsv"):
+        assert (demo_run / "cohort" / name).read_bytes() == (outdir / "cohort" / name).read_bytes()
+
+
+def test_bad_sheet_stops_before_any_job_with_a_precise_message(tmp_path):
+    sheet = (REPO / "resources/demo/samples.tsv").read_text().splitlines()
+    header = sheet[0].split("\t")
+    cells = sheet[1].split("\t")
+    cells[header.index("collection_date")] = "2024-02-30"
+    bad = tmp_path / "samples.tsv"
+    bad.write_text("\n".join([sheet[0], "\t".join(cells), *sheet[2:]]) + "\n")
+    outdir = tmp_path / "reports"
+    result = snakemake("--cores", "1", "--config", f"samples={bad}", f"outdir={outdir}")
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert f"{bad}, line 2, field 'collection_date'" in message
+    assert "Traceback" not in message
+    assert not outdir.exists()

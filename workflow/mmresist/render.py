@@ -1,0 +1,635 @@
+"""Rendering reports for people: report.html (jinja2), report.pdf (WeasyPrint), cohort index.
+
+Everything rendered is self-contained: the CSS is inlined, nothing refers to a remote or
+local resource, a Content-Security-Policy forbids loading anything but inline styles, and
+the PDF renderer refuses every fetch. Text from inputs is autoescaped by jinja2 and never
+reaches an attribute that can load or run anything. No timestamps are written, so the same
+report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import io
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup, escape
+
+from . import __version__
+from .constants import (
+    COPY_NUMBER_CALLS,
+    DISCLAIMER,
+    EVIDENCE_LEVEL_MEANING,
+    EVIDENCE_LEVELS,
+    FILTER_REASONS,
+    IMPLICATIONS,
+    NOT_ASSESSED_SECTIONS,
+    VARIANT_STATUSES,
+)
+from .errors import MmresistError
+from .files import atomic_write_bytes, atomic_write_text
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+# default-src 'none' blocks scripts, fonts, frames, fetches and media; inline styles are the
+# only thing a report needs. base-uri and form-action are not covered by default-src.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+NOTICE = "Decision support for review by a clinician; not a diagnosis or a treatment order."
+
+# Order in which findings are shown: what changes the choice of drug comes first.
+IMPLICATION_ORDER = ("resistance", "sensitivity", "eligibility", "prognostic")
+STATUS_ORDER = ("acquired", "persistent", "single_timepoint", "lost")
+
+COHORT_COLUMNS = (
+    "patient_id",
+    "samples",
+    "variants_kept",
+    "variants_filtered",
+    "findings_resistance",
+    "findings_sensitivity",
+    "findings_eligibility",
+    "findings_prognostic",
+    "triple_class_refractory",
+    "penta_refractory",
+    "knowledge_version",
+)
+
+LABELS = {
+    # drug classes
+    "proteasome_inhibitor": "proteasome inhibitor",
+    "imid": "IMiD",
+    "celmod": "CELMoD",
+    "anti_cd38": "anti-CD38",
+    "anti_slamf7": "anti-SLAMF7",
+    "bcma_car_t": "BCMA CAR-T",
+    "bcma_bispecific": "BCMA bispecific",
+    "bcma_adc": "BCMA ADC",
+    "gprc5d_bispecific": "GPRC5D bispecific",
+    "gprc5d_car_t": "GPRC5D CAR-T",
+    "fcrh5_bispecific": "FcRH5 bispecific",
+    "xpo1_inhibitor": "XPO1 inhibitor",
+    "bcl2_inhibitor": "BCL2 inhibitor",
+    "hdac_inhibitor": "HDAC inhibitor",
+    "mek_inhibitor": "MEK inhibitor",
+    "braf_inhibitor": "BRAF inhibitor",
+    "fgfr_inhibitor": "FGFR inhibitor",
+    "cdk46_inhibitor": "CDK4/6 inhibitor",
+    "idh_inhibitor": "IDH inhibitor",
+    # variant categories
+    "cereblon_pathway": "cereblon pathway",
+    "mapk_signalling": "MAPK signalling",
+    "nfkb_signalling": "NF-\u03baB signalling",
+    "tp53_dna_damage": "TP53 / DNA damage",
+    # statuses and calls
+    "single_timepoint": "single timepoint",
+    "homozygous_deletion": "homozygous deletion",
+    # filter reasons
+    "not_pass": "VCF FILTER not PASS",
+    "low_depth": "low depth",
+    "low_alt_reads": "few ALT reads",
+    "low_vaf": "low VAF",
+    # sections
+    "therapy_options": "Therapy options",
+    "trials": "Clinical trials",
+    "supportive_care": "Supportive care",
+    "mrd": "MRD",
+    "risk": "Risk assessment",
+    "therapy_lines": "therapy lines",
+}
+
+logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------- filters (text only)
+
+
+def label(value: object) -> str:
+    """A readable label for a vocabulary id; unknown ids are shown as they are."""
+    if value is None:
+        return "not given"
+    text = str(value)
+    return LABELS.get(text, text.replace("_", " "))
+
+
+def percent(value: object, digits: int = 1) -> str:
+    """A fraction as a percentage; ``None`` is unknown, never zero."""
+    if value is None or isinstance(value, bool):
+        return "unknown"
+    try:
+        return f"{float(value) * 100:.{digits}f}%"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def number(value: object) -> str:
+    if value is None:
+        return "unknown"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def text(value: object, empty: str = "\u2014") -> str:
+    """Optional text: ``None`` and ``""`` show a dash rather than nothing."""
+    if value is None or value == "":
+        return empty
+    return str(value)
+
+
+def yes_no(value: object) -> str:
+    if value is None:
+        return "not assessed"
+    return "yes" if value else "no"
+
+
+def as_list(value: object) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def joined(values: object, *, labels: bool = False, empty: str = "\u2014") -> str:
+    items = [label(item) if labels else str(item) for item in as_list(values)]
+    return ", ".join(items) if items else empty
+
+
+def source_texts(sources: object) -> list[str]:
+    """Sources as plain text: PMIDs, NCT ids and citations are never turned into links
+    (a report must not point a browser at anything)."""
+    result = []
+    for source in as_list(sources):
+        if isinstance(source, Mapping):
+            parts = [f"{key}: {value}" for key, value in source.items() if value not in (None, "")]
+            result.append("; ".join(parts))
+        else:
+            result.append(str(source))
+    return result
+
+
+def level_meaning(level: object) -> str:
+    return EVIDENCE_LEVEL_MEANING.get(str(level), "level not recognised")
+
+
+def level_class(level: object) -> str:
+    # Class names come from the vocabulary only, never from input text.
+    return f"level-{str(level).lower()}" if level in EVIDENCE_LEVELS else "level-unknown"
+
+
+def implication_class(implication: object) -> str:
+    return f"imp-{implication}" if implication in IMPLICATIONS else "imp-unknown"
+
+
+def status_class(status: object) -> str:
+    return f"status-{status}" if status in VARIANT_STATUSES else "status-unknown"
+
+
+def call_class(call: object) -> str:
+    return f"cn-{call}" if call in COPY_NUMBER_CALLS else "cn-unknown"
+
+
+def keep_together(value: object, limit: int = 24) -> str:
+    """The class that stops a short value (a date, a position) from wrapping; long input
+    text may wrap so that it cannot stretch the page."""
+    return "nowrap" if len(str(value)) <= limit else ""
+
+
+_BREAK_AFTER = re.compile(r"(?<=[:._/,>|])")
+
+
+def breakable(value: object, run: int = 20) -> Markup:
+    """Escaped text with <wbr> break opportunities after HGVS punctuation and inside long
+    runs, so an ENSP-prefixed HGVSp or a long allele wraps instead of widening a table."""
+    pieces = []
+    for part in _BREAK_AFTER.split("" if value is None else str(value)):
+        pieces.extend(part[start : start + run] for start in range(0, len(part), run))
+    # Each piece is escaped; only the <wbr> separators are markup.
+    return Markup("<wbr>").join(escape(piece) for piece in pieces)
+
+
+def href_segment(value: object) -> str:
+    """One path segment of a relative link: every reserved character is percent-encoded."""
+    return quote(str(value), safe="")
+
+
+# ---------------------------------------------------------------- view model
+
+
+def _order(value: object, order: Iterable[str]) -> int:
+    order = tuple(order)
+    return order.index(value) if value in order else len(order)
+
+
+def _position(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _sort_text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _table_name(entry: object) -> str:
+    # not_provided entries may carry a note: "therapy_lines (no rows for this patient)".
+    words = str(entry).split()
+    return words[0] if words else ""
+
+
+def _vaf_cells(variant: Mapping, samples: list[Mapping]) -> list[dict]:
+    """One cell per sample of the patient: VAF, 'not detected', or 'unknown'."""
+    by_sample = {}
+    for entry in as_list(variant.get("timepoints")):
+        if isinstance(entry, Mapping):
+            by_sample[entry.get("sample_id")] = entry
+    if not by_sample:
+        by_sample[variant.get("sample_id")] = {
+            "vaf": variant.get("vaf"),
+            "depth": variant.get("depth"),
+            "present": True,
+        }
+    cells = []
+    for sample in samples:
+        entry = by_sample.get(sample.get("sample_id"))
+        if entry is None:
+            cells.append({"text": "\u2014", "note": "no call recorded", "kind": "none"})
+        elif entry.get("present") is False:
+            cells.append({"text": "not detected", "note": _depth_note(entry), "kind": "absent"})
+        elif entry.get("vaf") is None:
+            cells.append({"text": "unknown", "note": _depth_note(entry), "kind": "unknown"})
+        else:
+            cells.append({"text": percent(entry["vaf"]), "note": _depth_note(entry), "kind": "vaf"})
+    return cells
+
+
+def _depth_note(entry: Mapping) -> str:
+    depth = entry.get("depth")
+    return "" if depth is None else f"depth {number(depth)}"
+
+
+def _filter_reason_text(reason: object, filters: Mapping) -> str:
+    thresholds = {
+        "low_depth": ("min_depth", "depth below {}"),
+        "low_alt_reads": ("min_alt_reads", "ALT reads below {}"),
+        "low_vaf": ("min_vaf", "VAF below {}"),
+    }
+    if reason == "not_pass":
+        return "VCF FILTER not PASS"
+    if reason in thresholds:
+        key, template = thresholds[reason]
+        if filters.get(key) is not None:
+            value = filters[key]
+            shown = percent(value) if key == "min_vaf" else number(value)
+            return template.format(shown)
+    return label(reason)
+
+
+def _section_state(report: Mapping, name: str, not_provided: set[str]) -> str:
+    """'not_assessed', 'not_provided', 'none_found' (an empty list) or 'present'."""
+    value = report.get(name)
+    if value is None:
+        not_assessed = report.get("not_assessed")
+        not_assessed = NOT_ASSESSED_SECTIONS if not_assessed is None else as_list(not_assessed)
+        if name not in not_assessed and name in not_provided:
+            return "not_provided"
+        return "not_assessed"
+    if isinstance(value, (list, tuple)) and not value:
+        return "none_found"
+    return "present"
+
+
+def report_view(report: Mapping) -> dict:
+    """Everything the template shows that takes more than a lookup: orders, groups,
+    counts. Pure; the template never sorts or counts by itself."""
+    samples = [sample for sample in as_list(report["samples"]) if isinstance(sample, Mapping)]
+    sample_rank = {sample.get("sample_id"): index for index, sample in enumerate(samples)}
+    provenance = report["provenance"] or {}
+    filters = provenance.get("filters") or {}
+    not_provided_entries = [str(entry) for entry in as_list(report.get("not_provided"))]
+    not_provided = {_table_name(entry) for entry in not_provided_entries}
+
+    findings = sorted(
+        as_list(report["findings"]),
+        key=lambda finding: (
+            _order(finding.get("implication"), IMPLICATION_ORDER),
+            _order(finding.get("evidence_level"), EVIDENCE_LEVELS),
+            _sort_text(finding.get("gene")),
+            _sort_text(finding.get("biomarker_id")),
+        ),
+    )
+    implication_counts = Counter(finding.get("implication") for finding in findings)
+
+    variants = as_list(report["variants"])
+    kept = [variant for variant in variants if not as_list(variant.get("filter_reasons"))]
+    filtered = [variant for variant in variants if as_list(variant.get("filter_reasons"))]
+    kept.sort(
+        key=lambda variant: (
+            _order(variant.get("status"), STATUS_ORDER),
+            _sort_text(variant.get("gene")),
+            _sort_text(variant.get("chrom")),
+            _position(variant.get("pos")),
+        )
+    )
+    filtered.sort(
+        key=lambda variant: (
+            sample_rank.get(variant.get("sample_id"), len(samples)),
+            _sort_text(variant.get("gene")),
+            _sort_text(variant.get("chrom")),
+            _position(variant.get("pos")),
+        )
+    )
+    kept_rows = [{"variant": variant, "cells": _vaf_cells(variant, samples)} for variant in kept]
+    filtered_rows = [
+        {
+            "variant": variant,
+            "reasons": [
+                _filter_reason_text(reason, filters)
+                for reason in as_list(variant.get("filter_reasons"))
+            ],
+        }
+        for variant in filtered
+    ]
+
+    copy_number_groups = []
+    copy_number = [call for call in as_list(report["copy_number"]) if isinstance(call, Mapping)]
+    group_ids = [sample.get("sample_id") for sample in samples]
+    group_ids += sorted(
+        {_sort_text(call.get("sample_id")) for call in copy_number} - set(map(str, group_ids))
+    )
+    for sample_id in group_ids:
+        calls = [call for call in copy_number if call.get("sample_id") == sample_id]
+        if not calls:
+            continue
+        altered = sorted(
+            (call for call in calls if call.get("call") != "neutral"),
+            key=lambda call: (
+                _order(call.get("call"), COPY_NUMBER_CALLS),
+                _sort_text(call.get("gene")),
+            ),
+        )
+        neutral = sorted(
+            _sort_text(call.get("gene")) for call in calls if call.get("call") == "neutral"
+        )
+        sample = samples[sample_rank[sample_id]] if sample_id in sample_rank else {}
+        copy_number_groups.append(
+            {
+                "sample_id": sample_id,
+                "timepoint": sample.get("timepoint"),
+                "altered": altered,
+                "neutral": neutral,
+            }
+        )
+
+    sections = {name: _section_state(report, name, not_provided) for name in NOT_ASSESSED_SECTIONS}
+    history = report["therapy_history"]
+    qc = report["qc"] or {}
+    filtered_counts = qc.get("filtered") or {}
+    reasons = [reason for reason in FILTER_REASONS if reason in filtered_counts]
+    reasons += sorted(str(reason) for reason in filtered_counts if reason not in FILTER_REASONS)
+    implication_rows = [
+        (implication, implication_counts.get(implication, 0)) for implication in IMPLICATION_ORDER
+    ]
+    other_findings = len(findings) - sum(count for _, count in implication_rows)
+    if other_findings:
+        implication_rows.append(("other", other_findings))
+    return {
+        "samples": samples,
+        "latest_sample": samples[-1] if samples else None,
+        "findings": findings,
+        "implication_counts": implication_rows,
+        "kept_rows": kept_rows,
+        "filtered_rows": filtered_rows,
+        "status_counts": Counter(row["variant"].get("status") for row in kept_rows),
+        "copy_number_groups": copy_number_groups,
+        # A sample's "cnv" names its copy-number file; none given means "not provided".
+        "copy_number_given": any(sample.get("cnv") for sample in samples),
+        "cytogenetics_provided": "cytogenetics" not in not_provided,
+        "therapy_provided": history is not None,
+        "therapy_lines_note": next(
+            (entry for entry in not_provided_entries if _table_name(entry) == "therapy_lines"),
+            None,
+        ),
+        "labs_state": (
+            None
+            if "labs" not in report
+            else "not_provided"
+            if report["labs"] is None
+            else "none_found"
+            if not report["labs"]
+            else "present"
+        ),
+        "not_provided_entries": not_provided_entries,
+        "sections": sections,
+        "filter_reasons": [
+            {
+                "reason": reason,
+                "text": _filter_reason_text(reason, filters),
+                "count": filtered_counts[reason],
+            }
+            for reason in reasons
+        ],
+        "filters": filters,
+        "software": sorted((str(k), v) for k, v in (provenance.get("software") or {}).items()),
+    }
+
+
+# ---------------------------------------------------------------- HTML
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters.update(
+        label=label,
+        percent=percent,
+        number=number,
+        text=text,
+        yes_no=yes_no,
+        as_list=as_list,
+        joined=joined,
+        source_texts=source_texts,
+        level_meaning=level_meaning,
+        level_class=level_class,
+        implication_class=implication_class,
+        status_class=status_class,
+        call_class=call_class,
+        href_segment=href_segment,
+        keep_together=keep_together,
+        breakable=breakable,
+    )
+    environment.globals.update(
+        EVIDENCE_LEVEL_MEANING=EVIDENCE_LEVEL_MEANING,
+        EVIDENCE_LEVELS=EVIDENCE_LEVELS,
+        CONTENT_SECURITY_POLICY=CONTENT_SECURITY_POLICY,
+        NOTICE=NOTICE,
+        DISCLAIMER=DISCLAIMER,
+        mmresist_version=__version__,
+    )
+    return environment
+
+
+@functools.lru_cache(maxsize=1)
+def _stylesheet() -> str:
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    # Comments are for developers; readers of the page get the rules only.
+    css = re.sub(r"/\*.*?\*/\n*", "", css, flags=re.S).strip()
+    if "</" in css:
+        # A closing tag inside <style> would end the element early.
+        raise MmresistError(f"{TEMPLATES / 'report.css'}: must not contain '</'")
+    return css
+
+
+def _render(template: str, **context) -> str:
+    # The stylesheet is ours, not input text; Markup keeps its quotes intact.
+    return _environment().get_template(template).render(stylesheet=Markup(_stylesheet()), **context)
+
+
+def render_html(report: dict) -> str:
+    """The self-contained report.html of one patient's report.json document.
+
+    A key missing from ``report`` raises (StrictUndefined) instead of rendering blank.
+    """
+    return _render("report.html.j2", report=report, view=report_view(report))
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def _refusing_fetcher():
+    """A WeasyPrint URL fetcher that loads nothing, remote or local."""
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:  # WeasyPrint < 66 takes a plain function
+
+        def refuse(url: str, *args, **kwargs):
+            logger.warning("refused to fetch %s while rendering a report", url)
+            raise ValueError(f"mmresist reports load no resources (refused {url!r})")
+
+        return refuse
+
+    class RefusingFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            logger.warning("refused to fetch %s while rendering a report", url)
+            raise ValueError(f"mmresist reports load no resources (refused {url!r})")
+
+    return RefusingFetcher()
+
+
+def pdf_document(html: str):
+    """Lay out ``html`` for print with WeasyPrint (A4 comes from the stylesheet)."""
+    import weasyprint
+
+    return weasyprint.HTML(string=html, url_fetcher=_refusing_fetcher()).render()
+
+
+def pdf_bytes(html: str) -> bytes:
+    """PDF of ``html`` with stable bytes.
+
+    WeasyPrint writes no CreationDate/ModDate unless the HTML carries dcterms.created or
+    dcterms.modified (ours does not), and no /ID unless asked; we give an /ID derived from
+    the HTML so the file is identifiable yet reproducible.
+    """
+    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
+    return pdf_document(html).write_pdf(pdf_identifier=identifier)
+
+
+def write_pdf(*, html_path: str | os.PathLike, pdf_path: str | os.PathLike) -> None:
+    """Render report.pdf from report.html (A4, 'Page X of Y', patient id on every page)."""
+    html = Path(html_path).read_text(encoding="utf-8")
+    atomic_write_bytes(pdf_path, pdf_bytes(html))
+
+
+# ---------------------------------------------------------------- cohort
+
+
+def cohort_row(report: Mapping) -> dict:
+    """The cohort overview's numbers for one patient's report.json."""
+    findings = Counter(finding.get("implication") for finding in as_list(report["findings"]))
+    variants = as_list(report["variants"])
+    filtered = sum(1 for variant in variants if as_list(variant.get("filter_reasons")))
+    history = report["therapy_history"]
+    if history is None:
+        triple = penta = "not provided"
+    else:
+        triple = yes_no(history.get("triple_class_refractory"))
+        penta = yes_no(history.get("penta_refractory"))
+    return {
+        "patient_id": str(report["patient_id"]),
+        "samples": len(as_list(report["samples"])),
+        "variants_kept": len(variants) - filtered,
+        "variants_filtered": filtered,
+        "findings_resistance": findings.get("resistance", 0),
+        "findings_sensitivity": findings.get("sensitivity", 0),
+        "findings_eligibility": findings.get("eligibility", 0),
+        "findings_prognostic": findings.get("prognostic", 0),
+        "triple_class_refractory": triple,
+        "penta_refractory": penta,
+        "knowledge_version": str((report["provenance"] or {}).get("knowledge_version", "")),
+    }
+
+
+def _tsv_cell(value: object) -> str:
+    return " ".join(str(value).split()) if isinstance(value, str) else str(value)
+
+
+def cohort_tsv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(COHORT_COLUMNS)
+    for row in rows:
+        writer.writerow([_tsv_cell(row[column]) for column in COHORT_COLUMNS])
+    return buffer.getvalue()
+
+
+def render_cohort(*, reports: list[dict], out_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``index.html`` (linking ``../<patient_id>/report.html``) and ``cohort.tsv``
+    into ``out_dir``, one row per patient ordered by patient_id."""
+    rows = sorted((cohort_row(report) for report in reports), key=lambda row: row["patient_id"])
+    seen = Counter(row["patient_id"] for row in rows)
+    duplicated = sorted(patient for patient, count in seen.items() if count > 1)
+    if duplicated:
+        raise MmresistError(
+            f"cohort: patient {', '.join(duplicated)} appears in more than one report.json"
+        )
+    for row in rows:
+        # '.' and '..' would link outside the report folder; they are never valid ids.
+        row["linkable"] = row["patient_id"] not in ("", ".", "..")
+    genome_builds = sorted(
+        {str((report["provenance"] or {}).get("genome_build", "")) for report in reports}
+    )
+    knowledge_versions = sorted({row["knowledge_version"] for row in rows})
+    html = _render(
+        "cohort.html.j2",
+        rows=rows,
+        genome_builds=genome_builds,
+        knowledge_versions=knowledge_versions,
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    index_path, tsv_path = out / "index.html", out / "cohort.tsv"
+    atomic_write_text(tsv_path, cohort_tsv(rows))
+    atomic_write_text(index_path, html)
+    return index_path, tsv_path
