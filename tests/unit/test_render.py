@@ -1,0 +1,635 @@
+"""report.html, report.pdf and the cohort index: content, escaping, self-containment,
+null-versus-empty sections, unknown VAF, A4 pages with patient id and page numbers, and
+byte-identical output."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jinja2
+import pytest
+from markupsafe import escape
+
+from mmresist import render
+from mmresist.errors import MmresistError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "report_example.json"
+
+# Markup that would run or load something if it reached the page unescaped; each payload
+# sets window.__pwned so the browser test can tell, and {{ 7*7 }} catches template injection.
+HOSTILE = (
+    "<script>window.__pwned=1;alert(1)</script>"
+    '"><img src=x onerror="window.__pwned=1;alert(1)">'
+    '\'><svg onload="window.__pwned=1">'
+    "</style><script>alert(1)</script>"
+    "{{ 7*7 }}"
+)
+
+# Tags a report may contain; anything else (script, img, svg, iframe, link, base, form,
+# object, embed, meta refresh tricks) means markup escaped from the data.
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "footer", "main", "nav",
+    "aside", "section", "h1", "h2", "h3", "p", "dl", "dt", "dd", "div", "span", "strong",
+    "em", "br", "wbr", "ol", "ul", "li", "a", "table", "caption", "thead", "tbody", "tr", "th",
+    "td",
+}  # fmt: skip
+LOADING_ATTRIBUTES = {"src", "srcset", "action", "formaction", "poster", "data", "background"}
+
+
+def load_example() -> dict:
+    with open(EXAMPLE, encoding="utf-8") as stream:
+        return json.load(stream)
+
+
+def poison(value, payload: str = HOSTILE):
+    """Append ``payload`` to every string of a report (values, list items, and the keys of
+    the free-form maps), so every place that prints input text is exercised."""
+    if isinstance(value, str):
+        return value + payload
+    if isinstance(value, list):
+        return [poison(item, payload) for item in value]
+    if isinstance(value, dict):
+        return {key: poison(item, payload) for key, item in value.items()}
+    return value
+
+
+def hostile_report() -> dict:
+    report = poison(load_example())
+    report["provenance"]["software"][HOSTILE] = HOSTILE
+    report["qc"]["filtered"][HOSTILE] = 1
+    return report
+
+
+class Page(HTMLParser):
+    """Tags, attributes and visible text of an HTML document."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text_parts: list[str] = []
+        self._skip = 0
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("style", "title"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "title"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.text_parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    def attributes(self, name: str) -> list[str]:
+        return [attrs[name] for _, attrs in self.tags if attrs.get(name) is not None]
+
+
+def section_states(html: str) -> dict[str, str]:
+    """Section name -> the state sentence shown for it in the sections table."""
+    table = re.search(r'<table class="sections-table">.*?</table>', html, re.S).group(0)
+    rows = re.findall(r'<tr>\s*<th scope="row">(.*?)</th>\s*<td>(.*?)</td>', table, re.S)
+    return {name: Page(cell).text.strip() for name, cell in rows}
+
+
+def section(html: str, section_id: str) -> str:
+    match = re.search(rf'<section id="{section_id}".*?</section>', html, flags=re.S)
+    assert match, f"no section {section_id}"
+    return match.group(0)
+
+
+def margin_texts(page) -> dict[str, str]:
+    """Text of each @page margin box of a laid-out WeasyPrint page."""
+    from weasyprint.formatting_structure import boxes
+
+    result = {}
+    for child in page._page_box.children:
+        if isinstance(child, boxes.MarginBox):
+            result[child.at_keyword] = "".join(
+                box.text for box in child.descendants() if isinstance(box, boxes.TextBox)
+            )
+    return result
+
+
+@pytest.fixture(scope="module")
+def example_html() -> str:
+    return render.render_html(load_example())
+
+
+@pytest.fixture(scope="module")
+def example_pdf(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("pdf")
+    html_path = folder / "report.html"
+    html_path.write_text(render.render_html(load_example()), encoding="utf-8")
+    render.write_pdf(html_path=html_path, pdf_path=folder / "report.pdf")
+    return folder / "report.pdf"
+
+
+# ---------------------------------------------------------------- content
+
+
+def test_example_follows_the_documented_report_structure():
+    report = load_example()
+    for key in (
+        "schema_version", "patient_id", "provenance", "samples", "variants", "copy_number",
+        "cytogenetics", "findings", "therapy_history", "therapy_options", "trials",
+        "supportive_care", "mrd", "risk", "qc", "not_assessed", "not_provided",
+    ):  # fmt: skip
+        assert key in report, key
+    for section_name in report["not_assessed"]:
+        assert report[section_name] is None
+    statuses = {variant["status"] for variant in report["variants"]}
+    assert {"acquired", "persistent", "lost"} <= statuses
+    assert any(variant["filter_reasons"] for variant in report["variants"])
+    assert report["therapy_history"]["triple_class_refractory"] is True
+
+
+def test_header_notice_and_sections_in_order(example_html):
+    page = Page(example_html)
+    assert "MM-EX-001" in page.text
+    assert "GRCh38" in page.text and "2025.1" in page.text
+    assert render.NOTICE in page.text
+    assert "not a diagnosis or a treatment order" in page.text
+    order = [
+        "summary", "samples", "findings", "variants", "copy-number", "cytogenetics",
+        "therapy", "not-assessed", "filtered", "qc", "provenance",
+    ]  # fmt: skip
+    positions = [example_html.index(f'<section id="{name}"') for name in order]
+    assert positions == sorted(positions)
+    # The notice comes before any finding.
+    assert example_html.index(render.NOTICE) < example_html.index('<section id="summary"')
+
+
+def test_report_carries_no_generation_date(example_html):
+    today = datetime.date.today()
+    assert today.isoformat() not in example_html
+    assert today.strftime("%d %B %Y") not in example_html
+
+
+def test_key_findings_resistance_first_with_level_and_sources(example_html):
+    view = render.report_view(load_example())
+    assert [finding["implication"] for finding in view["findings"]] == [
+        "resistance", "resistance", "eligibility", "prognostic",
+    ]  # fmt: skip
+    summary = section(example_html, "summary")
+    assert summary.index("PSMB5") < summary.index("KRAS")
+    assert summary.index("CRBN") < summary.index("KRAS")
+    text = Page(summary).text
+    assert "Level D" in text and "preclinical evidence" in text
+    assert "Level C" in text and "case study" in text
+    assert "PMID:19426847" in text and "NCT03732703" in text
+    assert "triple-class refractory: yes" in text
+
+
+def test_findings_table_shows_every_column_and_level_meaning(example_html):
+    findings = Page(section(example_html, "findings")).text
+    for expected in (
+        "PSMB5_A108T", "p.Ala108Thr", "bortezomib", "proteasome inhibitor", "Level D",
+        "CRBN_BIALLELIC_LOSS", "homozygous deletion", "IMiD", "MEK inhibitor",
+        "t(4;14)", "PMID:40489728",
+    ):  # fmt: skip
+        assert expected in findings, expected
+    for level, meaning in render.EVIDENCE_LEVEL_MEANING.items():
+        assert f"{level} {meaning}" in findings
+
+
+def test_sources_are_plain_text_never_links(example_html):
+    page = Page(example_html)
+    assert all(href.startswith("#") for href in page.attributes("href"))
+    assert "pubmed" not in example_html.lower()
+    assert "clinicaltrials.gov" not in example_html.lower()
+
+
+def test_variants_kept_with_status_and_vaf_per_timepoint(example_html):
+    variants = section(example_html, "variants")
+    text = Page(variants).text
+    for expected in ("A108T", "acquired", "G12D", "persistent", "Q61R", "lost"):
+        assert expected in text, expected
+    # Filtered variants are not in the kept table.
+    assert "R738Q" not in text and "A161T" not in text
+    psmb5 = re.search(
+        r"<tr>\s*<th scope=\"row\"><span class=\"gene\">PSMB5.*?</tr>", variants, re.S
+    )
+    assert psmb5 and "not detected" in psmb5.group(0) and "23.1%" in psmb5.group(0)
+
+
+def test_unknown_vaf_is_shown_as_unknown_never_zero(example_html):
+    view = render.report_view(load_example())
+    tp53 = next(row for row in view["kept_rows"] if row["variant"]["gene"] == "TP53")
+    assert [cell["text"] for cell in tp53["cells"]] == ["unknown", "11.8%"]
+    row = re.search(
+        r"<tr>\s*<th scope=\"row\"><span class=\"gene\">TP53.*?</tr>",
+        section(example_html, "variants"),
+        re.S,
+    ).group(0)
+    assert "unknown" in row
+    assert "0.0%" not in row and ">0%" not in row
+    assert render.percent(None) == "unknown"
+    assert render.percent(0.0) == "0.0%"
+
+
+def test_variant_without_timepoints_uses_its_own_vaf():
+    report = load_example()
+    variant = report["variants"][0]
+    variant["timepoints"] = []
+    variant["vaf"] = None
+    cells = render.report_view(report)["kept_rows"][0]["cells"]
+    assert [cell["text"] for cell in cells] == ["\u2014", "unknown"]
+
+
+def test_copy_number_and_cytogenetics(example_html):
+    copy_number = Page(section(example_html, "copy-number")).text
+    assert "homozygous deletion" in copy_number and "amplification" in copy_number
+    assert "Copy-number neutral (3): GPRC5D, TNFRSF17, TP53." in copy_number
+    cytogenetics = Page(section(example_html, "cytogenetics")).text
+    assert "t(4;14)" in cytogenetics and "86%" in cytogenetics and "FISH" in cytogenetics
+
+
+def test_copy_number_absent_versus_empty():
+    report = load_example()
+    report["copy_number"] = []
+    assert "None found" in Page(section(render.render_html(report), "copy-number")).text
+    for sample in report["samples"]:
+        sample["cnv"] = None
+    assert "Not provided" in Page(section(render.render_html(report), "copy-number")).text
+
+
+def test_therapy_history_flags_and_lines(example_html):
+    therapy = Page(section(example_html, "therapy")).text
+    assert "Triple-class refractory" in therapy
+    assert "daratumumab+carfilzomib+dexamethasone" in therapy
+    assert "anti-CD38" in therapy and "VGPR" in therapy
+
+
+def test_null_sections_say_not_assessed_and_empty_lists_say_none_found(example_html):
+    assert section_states(example_html) == {
+        "Therapy options": "Not assessed in this version.",
+        "Clinical trials": "Not assessed in this version.",
+        "Supportive care": "Not assessed in this version.",
+        "MRD": "Not assessed in this version.",
+        "Risk assessment": "Not assessed in this version.",
+    }
+    report = load_example()
+    report["trials"] = []
+    report["supportive_care"] = []
+    report["not_assessed"] = ["therapy_options", "mrd", "risk"]
+    states = section_states(render.render_html(report))
+    assert states["Clinical trials"].startswith("None found")
+    assert states["Supportive care"].startswith("None found")
+    assert states["MRD"] == "Not assessed in this version."
+
+
+def test_not_provided_tables_are_named_and_sections_say_so():
+    report = load_example()
+    report["therapy_history"] = None
+    report["cytogenetics"] = []
+    report["not_provided"] = ["cytogenetics", "labs", "mrd", "therapy_lines"]
+    html = render.render_html(report)
+    line = re.search(r'<p class="not-provided-line".*?</p>', html, re.S).group(0)
+    assert "cytogenetics, labs, MRD, therapy lines" in Page(line).text
+    assert "Not provided" in Page(section(html, "therapy")).text
+    assert "Not provided" in Page(section(html, "cytogenetics")).text
+    assert "history not provided" in Page(section(html, "summary")).text
+
+
+def test_provided_but_empty_cytogenetics_reads_none_found():
+    report = load_example()
+    report["cytogenetics"] = []
+    text = Page(section(render.render_html(report), "cytogenetics")).text
+    assert "None found" in text and "Not provided" not in text
+
+
+def test_no_findings_is_stated_not_left_blank():
+    report = load_example()
+    report["findings"] = []
+    text = Page(section(render.render_html(report), "summary")).text
+    assert "None found" in text and "2025.1" in text
+
+
+def test_filtered_variants_with_reasons_and_thresholds(example_html):
+    filtered = Page(section(example_html, "filtered")).text
+    for expected in (
+        "R738Q", "VCF FILTER not PASS", "depth below 10", "ALT reads below 3", "A161T",
+        "VAF below 2.0%", "CRBN",
+    ):  # fmt: skip
+        assert expected in filtered, expected
+
+
+def test_qc_and_provenance(example_html):
+    qc = Page(section(example_html, "qc")).text
+    assert "96,418" in qc and "1,873" in qc
+    assert "FORMAT has neither AD nor AF" in qc
+    provenance = Page(section(example_html, "provenance")).text
+    for item in load_example()["provenance"]["inputs"]:
+        assert item["path"] in provenance and item["sha256"] in provenance
+    assert "weasyprint" in provenance and "mmresist 0.1.0" in provenance
+
+
+def test_future_sections_render_when_present():
+    report = load_example()
+    report["therapy_options"] = [
+        {"rank": 1, "regimen": "Kd", "drugs": ["carfilzomib"], "rationale": "why",
+         "cautions": []}
+    ]  # fmt: skip
+    report["risk"] = {"high_risk": True, "criteria": ["t(4;14) with 1q+"]}
+    report["not_assessed"] = ["trials", "supportive_care", "mrd"]
+    html = render.render_html(report)
+    text = Page(section(html, "not-assessed")).text
+    assert "Kd" in text and "t(4;14) with 1q+" in text
+    states = section_states(html)
+    assert states["Therapy options"] == states["Risk assessment"] == "Shown below."
+    assert states["Clinical trials"] == "Not assessed in this version."
+
+
+def test_missing_keys_fail_loudly_instead_of_rendering_blank():
+    report = load_example()
+    del report["qc"]["records_read"]
+    with pytest.raises(jinja2.UndefinedError):
+        render.render_html(report)
+    report = load_example()
+    del report["findings"]
+    with pytest.raises(KeyError):
+        render.render_html(report)
+
+
+# ---------------------------------------------------------------- safety
+
+
+def test_page_loads_nothing(example_html):
+    page = Page(example_html)
+    csp = [
+        attrs for tag, attrs in page.tags if attrs.get("http-equiv") == "Content-Security-Policy"
+    ]
+    assert csp and csp[0]["content"].startswith(
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    )
+    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
+    for name in LOADING_ATTRIBUTES:
+        assert not page.attributes(name), name
+    assert all(href.startswith("#") for href in page.attributes("href"))
+    lowered = example_html.lower()
+    assert "url(" not in lowered and "@import" not in lowered and "@font-face" not in lowered
+    assert "http://" not in lowered and "https://" not in lowered
+
+
+def test_hostile_text_is_escaped_everywhere():
+    report = hostile_report()
+    html = render.render_html(report)
+    page = Page(html)
+    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
+    assert not [name for _, attrs in page.tags for name in attrs if name.startswith("on")]
+    for name in LOADING_ATTRIBUTES:
+        assert not page.attributes(name), name
+    assert all(href.startswith("#") for href in page.attributes("href"))
+    assert "<script" not in html.lower() and "<img" not in html.lower()
+    assert "&lt;script&gt;window.__pwned=1;alert(1)&lt;/script&gt;" in html
+    # Shown to the reader as the text it is, in every kind of field.
+    assert page.text.count(HOSTILE) > 50
+    for value in (
+        report["patient_id"], report["samples"][0]["sample_id"], report["variants"][0]["gene"],
+        report["variants"][0]["hgvsp"], report["variants"][0]["hgvsc"],
+        report["findings"][0]["summary"], report["qc"]["warnings"][0],
+        report["therapy_history"]["lines"][0]["regimen"], report["cytogenetics"][0]["abnormality"],
+        report["provenance"]["inputs"][0]["path"], report["findings"][0]["sources"][0],
+    ):  # fmt: skip
+        assert value in page.text, value
+    # The stylesheet is closed exactly once, by us.
+    assert html.count("</style>") == 1
+    # Data is never evaluated as a template.
+    assert "{{ 7*7 }}" in page.text
+
+
+def test_hostile_text_is_escaped_in_the_cohort_index(tmp_path):
+    report = hostile_report()
+    index, tsv = render.render_cohort(reports=[report], out_dir=tmp_path)
+    html = index.read_text(encoding="utf-8")
+    page = Page(html)
+    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
+    assert not [name for _, attrs in page.tags for name in attrs if name.startswith("on")]
+    assert report["patient_id"] in page.text
+    (href,) = page.attributes("href")
+    assert href.startswith("../") and href.endswith("/report.html")
+    assert href.count("/") == 2 and "<" not in href and '"' not in href
+    rows = list(csv.reader(tsv.open(encoding="utf-8"), delimiter="\t"))
+    assert len(rows) == 2 and rows[1][0] == report["patient_id"]
+
+
+def test_breakable_escapes_and_only_adds_break_points():
+    html = str(render.breakable('ENSP00000355325.6:p.Ala108Thr<img src=x onerror="y">'))
+    assert "<img" not in html and "&lt;img" in html
+    assert html.replace("<wbr>", "") == str(
+        escape('ENSP00000355325.6:p.Ala108Thr<img src=x onerror="y">')
+    )
+    assert "ENSP00000355325.<wbr>6:<wbr>p.<wbr>Ala108Thr" in html
+    assert max(len(piece) for piece in str(render.breakable("A" * 95)).split("<wbr>")) == 20
+    assert str(render.breakable(None)) == ""
+
+
+def test_unknown_vocabulary_values_never_become_class_names():
+    assert render.level_class('x" onmouseover="alert(1)') == "level-unknown"
+    assert render.implication_class("<b>") == "imp-unknown"
+    assert render.status_class(None) == "status-unknown"
+    assert render.call_class("gain") == "cn-gain"
+    assert render.href_segment("../x y/<z>") == "..%2Fx%20y%2F%3Cz%3E"
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def test_pdf_pages_are_a4_with_patient_id_and_page_numbers():
+    document = render.pdf_document(render.render_html(load_example()))
+    pages = document.pages
+    assert len(pages) >= 2
+    for number, page in enumerate(pages, start=1):
+        # A4 in CSS pixels (96 per inch): 210 mm x 297 mm.
+        assert page.width == pytest.approx(210 / 25.4 * 96, abs=0.5)
+        assert page.height == pytest.approx(297 / 25.4 * 96, abs=0.5)
+        margins = margin_texts(page)
+        assert margins["@top-right"] == "Patient MM-EX-001"
+        assert margins["@bottom-right"] == f"Page {number} of {len(pages)}"
+        assert "not a diagnosis" in margins["@bottom-left"]
+    # WeasyPrint writes CreationDate/ModDate only from dcterms metadata, which we omit.
+    assert document.metadata.created is None and document.metadata.modified is None
+
+
+def test_pdf_file_is_written(example_pdf):
+    data = example_pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert b"/CreationDate" not in data and b"/ModDate" not in data
+    assert {path.name for path in example_pdf.parent.iterdir()} == {"report.html", "report.pdf"}
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
+    reason="pdftotext/pdfinfo (poppler-utils) not installed; the layout test above checks the "
+    "same pages without them",
+)
+def test_pdf_text_per_page_with_poppler(example_pdf):
+    info = subprocess.run(
+        ["pdfinfo", str(example_pdf)], check=True, capture_output=True, text=True
+    ).stdout
+    assert "(A4)" in info
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(example_pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    chunks = [chunk for chunk in text.split("\f") if chunk.strip()]
+    assert len(chunks) == pages
+    for number, chunk in enumerate(chunks, start=1):
+        assert "Patient MM-EX-001" in chunk
+        assert f"Page {number} of {pages}" in chunk
+
+
+def test_pdf_renderer_fetches_nothing(tmp_path, caplog):
+    target = tmp_path / "secret.css"
+    target.write_text("body { color: red }", encoding="utf-8")
+    html = (
+        f'<html><head><link rel="stylesheet" href="{target.as_uri()}"></head>'
+        f'<body><img src="{target.as_uri()}"><img src="https://example.invalid/x.png">'
+        "<p>text</p></body></html>"
+    )
+    fetcher = render._refusing_fetcher()
+    with pytest.raises(ValueError, match="load no resources"):
+        fetcher(target.as_uri())
+    with caplog.at_level("WARNING"):
+        data = render.pdf_bytes(html)
+    assert data.startswith(b"%PDF-")
+    refused = [record for record in caplog.records if "refused to fetch" in record.getMessage()]
+    assert len(refused) >= 2
+
+
+# ---------------------------------------------------------------- determinism
+
+
+def test_html_and_pdf_bytes_are_reproducible(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder in (first, second):
+        folder.mkdir()
+        (folder / "report.html").write_text(render.render_html(load_example()), encoding="utf-8")
+    assert (first / "report.html").read_bytes() == (second / "report.html").read_bytes()
+    render.write_pdf(html_path=first / "report.html", pdf_path=first / "report.pdf")
+    render.write_pdf(html_path=second / "report.html", pdf_path=second / "report.pdf")
+    assert (first / "report.pdf").read_bytes() == (second / "report.pdf").read_bytes()
+    # The render is a pure function of the report: input order of dict keys does not matter.
+    shuffled = json.loads(json.dumps(load_example(), sort_keys=True))
+    assert render.render_html(shuffled) == (first / "report.html").read_text(encoding="utf-8")
+
+
+def test_bytes_do_not_depend_on_the_process(tmp_path):
+    """Each patient renders in its own Snakemake job: hash seeds must not change bytes."""
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from mmresist import render\n"
+        "out = Path(sys.argv[2])\n"
+        "report = json.loads(Path(sys.argv[1]).read_text(encoding='utf-8'))\n"
+        "(out / 'report.html').write_text(render.render_html(report), encoding='utf-8')\n"
+        "render.write_pdf(html_path=out / 'report.html', pdf_path=out / 'report.pdf')\n"
+    )
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed
+        out.mkdir()
+        subprocess.run(
+            [sys.executable, "-c", script, str(EXAMPLE), str(out)],
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        outputs.append(out)
+    for name in ("report.html", "report.pdf"):
+        assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name
+
+
+def test_write_pdf_leaves_no_temporary_files(tmp_path):
+    html_path = tmp_path / "report.html"
+    html_path.write_text(render.render_html(load_example()), encoding="utf-8")
+    render.write_pdf(html_path=html_path, pdf_path=tmp_path / "report.pdf")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["report.html", "report.pdf"]
+
+
+def test_cli_pdf_command(tmp_path):
+    from mmresist.cli import main
+
+    html_path = tmp_path / "report.html"
+    html_path.write_text(render.render_html(load_example()), encoding="utf-8")
+    assert main(["pdf", "--html", str(html_path), "--pdf", str(tmp_path / "report.pdf")]) == 0
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF-")
+
+
+# ---------------------------------------------------------------- cohort
+
+
+def cohort_reports() -> list[dict]:
+    second = load_example()
+    second["patient_id"] = "MM-EX-000"
+    second["findings"] = second["findings"][2:]
+    second["therapy_history"] = None
+    third = copy.deepcopy(second)
+    third["patient_id"] = "MM-EX-002"
+    third["therapy_history"] = copy.deepcopy(load_example()["therapy_history"])
+    third["therapy_history"]["triple_class_refractory"] = False
+    return [load_example(), third, second]
+
+
+def test_cohort_index_and_tsv(tmp_path):
+    index, tsv = render.render_cohort(reports=cohort_reports(), out_dir=tmp_path / "cohort")
+    assert index == tmp_path / "cohort" / "index.html" and tsv.name == "cohort.tsv"
+    rows = list(csv.DictReader(tsv.open(encoding="utf-8"), delimiter="\t"))
+    assert list(rows[0]) == list(render.COHORT_COLUMNS)
+    assert [row["patient_id"] for row in rows] == ["MM-EX-000", "MM-EX-001", "MM-EX-002"]
+    example = rows[1]
+    assert example["samples"] == "2"
+    assert example["variants_kept"] == "4" and example["variants_filtered"] == "3"
+    assert example["findings_resistance"] == "2" and example["findings_eligibility"] == "1"
+    assert example["findings_sensitivity"] == "0" and example["findings_prognostic"] == "1"
+    assert example["triple_class_refractory"] == "yes"
+    assert rows[0]["triple_class_refractory"] == "not provided"
+    assert rows[2]["triple_class_refractory"] == "no"
+
+    page = Page(index.read_text(encoding="utf-8"))
+    assert page.attributes("href") == [
+        "../MM-EX-000/report.html", "../MM-EX-001/report.html", "../MM-EX-002/report.html",
+    ]  # fmt: skip
+    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
+    assert render.NOTICE in page.text
+    assert sorted(path.name for path in (tmp_path / "cohort").iterdir()) == [
+        "cohort.tsv", "index.html",
+    ]  # fmt: skip
+
+
+def test_cohort_output_is_reproducible_and_order_independent(tmp_path):
+    reports = cohort_reports()
+    render.render_cohort(reports=reports, out_dir=tmp_path / "a")
+    render.render_cohort(reports=list(reversed(reports)), out_dir=tmp_path / "b")
+    for name in ("index.html", "cohort.tsv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_cohort_refuses_a_patient_twice(tmp_path):
+    with pytest.raises(MmresistError, match="MM-EX-001"):
+        render.render_cohort(reports=[load_example(), load_example()], out_dir=tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_cohort_never_links_outside_the_report_folder(tmp_path):
+    report = load_example()
+    report["patient_id"] = ".."
+    index, _ = render.render_cohort(reports=[report], out_dir=tmp_path)
+    assert Page(index.read_text(encoding="utf-8")).attributes("href") == []
