@@ -119,8 +119,7 @@ def parse_protein_change(text: str) -> dict:
             raise SpecError(f"'{text}': the second position must follow the first")
         return {"change": text, "ref": match["ref"], "start": start, "end": end}
     raise SpecError(
-        f"'{text}' is not a one-letter protein change (expected e.g. A108T, Q25*, S30del, "
-        "K5_L7del)"
+        f"'{text}' is not a one-letter protein change (expected e.g. A108T, Q25*, S30del, K5_L7del)"
     )
 
 
@@ -237,8 +236,8 @@ _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 def source_problems(token: str) -> list[str]:
     """Problems with one source: PMID:digits, DOI:10.x/y, NCT + 8 digits, or a citation.
 
-    A free-text citation must carry a year, or say 'unverified' when the curator could not
-    confirm it; identifiers inside it are checked like bare ones.
+    A free-text citation must carry a year or an identifier, or say 'unverified' when the
+    curator could not confirm it; identifiers inside it are checked like bare ones.
     """
     problems = []
     if not token:
@@ -252,11 +251,10 @@ def source_problems(token: str) -> list[str]:
     if token.upper().startswith("DOI") and not _DOI.match(token):
         problems.append(f"DOI must look like DOI:10.1234/suffix (got '{token}')")
     is_identifier = (
-        re.fullmatch(r"PMID:\d+", token)
-        or re.fullmatch(r"NCT\d{8}", token)
-        or _DOI.match(token)
+        re.fullmatch(r"PMID:\d+", token) or re.fullmatch(r"NCT\d{8}", token) or _DOI.match(token)
     )
-    if not is_identifier and not problems:
+    names_identifier = _PMID.search(token) or _NCT.search(token) or "DOI:10." in token
+    if not is_identifier and not names_identifier and not problems:
         if not _YEAR.search(token) and "unverified" not in token.lower():
             problems.append(
                 f"citation '{token}' needs a year (or 'unverified'), or use PMID:/DOI:/NCT ids"
@@ -389,6 +387,9 @@ class Knowledge:
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 stream.write(text)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -611,7 +612,9 @@ def _reference_problems(raw: dict[str, list[dict]]) -> list[str]:
         elif gene not in symbols:
             problems.append(f"{_where('biomarkers', i, 'gene')}: '{gene}' is not in genes.tsv")
         if gene in offsets:
-            problems += _alias_problems(row, offsets[gene], _where("biomarkers", i, "literature_alias"))
+            problems += _alias_problems(
+                row, offsets[gene], _where("biomarkers", i, "literature_alias")
+            )
         row_classes = split_list(row["drug_classes"])
         problems += _class_problems(row["drug_classes"], _where("biomarkers", i, "drug_classes"))
         for drug in split_list(row["drugs"]):
@@ -654,9 +657,7 @@ def _reference_problems(raw: dict[str, list[dict]]) -> list[str]:
                     "name in drugs.tsv"
                 )
         for name in (row["abbreviation"], *split_list(row["aliases"])):
-            same = {
-                exact_names[n] for n in exact_names if n.casefold() == name.casefold()
-            }
+            same = {exact_names[n] for n in exact_names if n.casefold() == name.casefold()}
             if same and sorted(same) != sorted(set(components)):
                 problems.append(
                     f"{_where('regimens', i, 'aliases')}: '{name}' is also a drug name "

@@ -193,6 +193,7 @@ def run_patient(
         variants=current_calls,
         copy_number=current_copy_number,
         cytogenetics=cytogenetics or [],
+        variant_status=status_of,
     )
     history = (
         therapy_history(

@@ -1,0 +1,587 @@
+"""Biomarker matching: join a patient's variant, copy-number and cytogenetic calls to the table.
+
+Each curated biomarker (``resources/knowledge/biomarkers.tsv``) is tested against the current
+calls; every hit becomes a SPEC ``findings`` row carrying the evidence that produced it. When
+one observation matches several rows that say the same thing (same gene and implication,
+overlapping drug classes), only the most specific row is kept unless a broader row carries
+stronger evidence; README in resources/knowledge explains the order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .constants import (
+    CYTOGENETIC_ABNORMALITIES,
+    EVIDENCE_LEVELS,
+    IMPLICATIONS,
+    INFRAME_CONSEQUENCES,
+    LOF_CONSEQUENCES,
+    MISSENSE_CONSEQUENCES,
+    NONSYNONYMOUS_CONSEQUENCES,
+)
+from .model import CopyNumberCall, VariantCall
+
+# Lower is more specific; used to drop broader rows that repeat a narrower one.
+SPECIFICITY = {
+    "protein_change": 0,
+    "codon": 1,
+    "aa_range": 2,
+    "missense": 3,
+    "loss_of_function": 3,
+    "nonsynonymous": 4,
+    "biallelic_loss": 0,
+    "copy_loss": 1,
+    "amplification": 0,
+    "cytogenetic": 0,
+}
+NONTRUNCATING_CONSEQUENCES = (
+    MISSENSE_CONSEQUENCES
+    | INFRAME_CONSEQUENCES
+    | frozenset(
+        {
+            "disruptive_inframe_deletion",
+            "disruptive_inframe_insertion",
+            "conservative_inframe_deletion",
+            "conservative_inframe_insertion",
+        }
+    )
+)
+THREE_LETTER = {
+    "A": "Ala",
+    "C": "Cys",
+    "D": "Asp",
+    "E": "Glu",
+    "F": "Phe",
+    "G": "Gly",
+    "H": "His",
+    "I": "Ile",
+    "K": "Lys",
+    "L": "Leu",
+    "M": "Met",
+    "N": "Asn",
+    "P": "Pro",
+    "Q": "Gln",
+    "R": "Arg",
+    "S": "Ser",
+    "T": "Thr",
+    "V": "Val",
+    "W": "Trp",
+    "Y": "Tyr",
+    "*": "Ter",
+}
+_CHANGE = re.compile(r"^(?P<ref>[A-Z*])(?P<pos>\d+)(?P<rest>.*)$")
+_SUBSTITUTION = re.compile(r"^[A-Z]\d+[A-Z]$")
+_CYTO_KEYS = {name.casefold().replace(" ", ""): name for name in CYTOGENETIC_ABNORMALITIES}
+
+
+@dataclass
+class _Match:
+    biomarker: dict
+    gene: str
+    alteration: str
+    evidence: dict
+    anchors: frozenset  # the observations this match rests on
+    covers: frozenset = field(default_factory=frozenset)  # observations a biallelic hit explains
+
+
+# ---------------------------------------------------------------------------
+# Variant helpers
+# ---------------------------------------------------------------------------
+def canonical_change(change: str) -> str:
+    """Bare one-letter change in a comparable form: no 'p.', upper case, trailing X as '*'."""
+    text = change.strip()
+    if text.startswith("p."):
+        text = text[2:]
+    text = text.upper()
+    if re.fullmatch(r"[A-Z]\d+X", text):
+        text = text[:-1] + "*"
+    return text
+
+
+def display_change(change: str) -> str:
+    """The one-letter change as written, without 'p.' and with a trailing X shown as '*'."""
+    text = change.strip().removeprefix("p.")
+    return text[:-1] + "*" if re.fullmatch(r"[A-Z]\d+X", text) else text
+
+
+def variant_positions(call: VariantCall) -> tuple[int, int] | None:
+    """Protein start/end of a call, from the annotation or parsed from the protein change."""
+    if call.protein_start is not None:
+        end = call.protein_end if call.protein_end is not None else call.protein_start
+        return call.protein_start, end
+    match = _CHANGE.match(canonical_change(call.protein_change)) if call.protein_change else None
+    if match:
+        start = int(match["pos"])
+        span = re.search(r"_[A-Z](\d+)", match["rest"])
+        return start, int(span[1]) if span else start
+    return None
+
+
+def variant_effects(call: VariantCall) -> set[str]:
+    """Effect groups of a call: 'missense', 'inframe', 'lof', 'nonsynonymous'."""
+    terms = call.consequences
+    effects = set()
+    if terms & MISSENSE_CONSEQUENCES:
+        effects.add("missense")
+    if terms & (NONTRUNCATING_CONSEQUENCES - MISSENSE_CONSEQUENCES):
+        effects.add("inframe")
+    if terms & LOF_CONSEQUENCES:
+        effects.add("lof")
+    if not terms and call.protein_change:
+        # No consequence terms: read the effect from the one-letter change itself.
+        change = canonical_change(call.protein_change)
+        if change.endswith("*") or "FS" in change:
+            effects.add("lof")
+        elif _SUBSTITUTION.match(change) and change[0] != change[-1]:
+            effects.add("missense")
+        elif any(word in change for word in ("DEL", "INS", "DUP")):
+            effects.add("inframe")
+    if effects or terms & NONSYNONYMOUS_CONSEQUENCES:
+        effects.add("nonsynonymous")
+    return effects
+
+
+def three_letter(change: str) -> str:
+    """'A108T' → 'p.Ala108Thr'; 'Q25*' → 'p.Gln25Ter'; 'S30del' → 'p.Ser30del'."""
+    text = canonical_change(change)
+    match = re.match(r"^([A-Z*])(\d+)(?:_([A-Z])(\d+))?(.*)$", text)
+    if not match or match[1] not in THREE_LETTER:
+        return f"p.{change}"
+    head = f"{THREE_LETTER[match[1]]}{match[2]}"
+    if match[3]:
+        head += f"_{THREE_LETTER.get(match[3], match[3])}{match[4]}"
+    rest = match[5]
+    frameshift = re.match(r"^([A-Z])?FS(?:\*(\d*))?$", rest)
+    if rest in THREE_LETTER:
+        tail = THREE_LETTER[rest]
+    elif rest in ("=", "DEL", "DUP"):
+        tail = rest.lower()
+    elif frameshift:
+        new = THREE_LETTER.get(frameshift[1], "") if frameshift[1] else ""
+        tail = f"{new}fs" + (f"Ter{frameshift[2]}" if frameshift[2] is not None else "")
+    elif rest.startswith(("DELINS", "INS")):
+        word = "delins" if rest.startswith("DELINS") else "ins"
+        letters = rest[len(word) :]
+        tail = word + "".join(THREE_LETTER.get(letter, letter) for letter in letters)
+    else:
+        tail = rest
+    return f"p.{head}{tail}"
+
+
+def _literature_note(biomarker: dict, change: str, knowledge) -> str:
+    """'; literature A49T' for numbering-offset genes (or the row's alias), else ''."""
+    gene = knowledge.genes.get(biomarker["gene"]) or {}
+    offset = gene.get("numbering_offset")
+    if offset:
+        match = _CHANGE.match(canonical_change(change))
+        if match and int(match["pos"]) > offset:
+            shifted = f"{match['ref']}{int(match['pos']) - offset}{match['rest']}"
+            return f"; literature {shifted}"
+        if match:
+            return "; propeptide, no literature (mature) numbering"
+    if biomarker["literature_alias"] and biomarker["alteration_type"] == "protein_change":
+        changes = [c["change"].upper() for c in biomarker["parsed"]["changes"]]
+        aliases = biomarker["literature_alias"].split(",")
+        if canonical_change(change) in changes and len(aliases) == len(changes):
+            return f"; literature {aliases[changes.index(canonical_change(change))]}"
+    return ""
+
+
+def _variant_alteration(biomarker: dict, call: VariantCall, knowledge) -> str:
+    if call.protein_change:
+        change = call.protein_change
+        note = _literature_note(biomarker, change, knowledge)
+        return f"{three_letter(change)} ({display_change(change)}{note})"
+    consequence = call.consequence.replace("&", ", ") or "variant"
+    return f"{call.hgvsc or f'{call.chrom}:{call.pos} {call.ref}>{call.alt}'} ({consequence})"
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "unknown" if value is None else f"{value:.{digits}f}"
+
+
+def _variant_detail(call: VariantCall, status: str | None) -> str:
+    shown = call.hgvsp or (f"p.{call.protein_change}" if call.protein_change else call.hgvsc)
+    parts = [f"{call.gene} {shown or f'{call.chrom}:{call.pos} {call.ref}>{call.alt}'}"]
+    if call.consequence:
+        parts.append(call.consequence.replace("&", ", "))
+    parts.append(f"VAF {_fmt(call.vaf)}")
+    if call.depth is not None:
+        parts.append(f"depth {call.depth}")
+    if status:
+        parts.append(status.replace("_", " "))
+    return "; ".join(parts)
+
+
+def _variant_matches(biomarker: dict, call: VariantCall) -> bool:
+    kind = biomarker["alteration_type"]
+    parsed = biomarker["parsed"]
+    effects = variant_effects(call)
+    if kind == "protein_change":
+        if not call.protein_change:
+            return False
+        observed = canonical_change(call.protein_change)
+        for change in parsed["changes"]:
+            wanted = canonical_change(change["change"])
+            if wanted == observed:
+                return True
+            # A bare 'fs' spec (e.g. Q25fs) matches any frameshift starting at that residue.
+            if wanted.endswith("FS") and observed.startswith(wanted[:-2]) and "FS" in observed:
+                return True
+        return False
+    if kind in ("codon", "aa_range"):
+        positions = variant_positions(call)
+        if positions is None:
+            return False
+        start, end = positions
+        if kind == "codon":
+            if not effects & {"missense", "inframe"}:
+                return False
+            return any(start <= codon <= end for codon in parsed["codons"])
+        if end < parsed["start"] or start > parsed["end"]:
+            return False
+        scope = parsed["scope"]
+        wanted_effects = {
+            "any": {"nonsynonymous"},
+            "missense": {"missense"},
+            "nontruncating": {"missense", "inframe"},
+            "lof": {"lof"},
+        }[scope]
+        if scope == "nontruncating" and "lof" in effects:
+            return False
+        return bool(effects & wanted_effects)
+    if kind == "missense":
+        return "missense" in effects
+    if kind == "loss_of_function":
+        return "lof" in effects
+    if kind == "nonsynonymous":
+        return "nonsynonymous" in effects
+    return False
+
+
+# ---------------------------------------------------------------------------
+# Copy number and biallelic loss
+# ---------------------------------------------------------------------------
+_CN_WORDS = {
+    "homozygous_deletion": "homozygous deletion",
+    "loss": "copy loss",
+    "neutral": "copy neutral",
+    "gain": "copy gain",
+    "amplification": "amplification",
+}
+
+
+def _cn_detail(call: CopyNumberCall, gene: str) -> str:
+    extras = []
+    if call.copy_number is not None:
+        extras.append(f"copy number {call.copy_number:g}")
+    if call.log2 is not None:
+        extras.append(f"log2 {call.log2:.2f}")
+    text = f"{gene} {_CN_WORDS.get(call.call, call.call)}"
+    return f"{text} ({', '.join(extras)})" if extras else text
+
+
+def _variant_label(call: VariantCall) -> str:
+    if call.protein_change:
+        return three_letter(call.protein_change)
+    return call.hgvsc or f"{call.chrom}:{call.pos} {call.ref}>{call.alt}"
+
+
+def _biallelic_evidence(
+    gene: str, cn_calls: list[CopyNumberCall], lof_calls: list[VariantCall]
+) -> tuple[str, dict, frozenset] | None:
+    """(alteration, evidence, anchors) when both copies of ``gene`` are hit, else None."""
+    for call in cn_calls:
+        if call.call == "homozygous_deletion":
+            return (
+                "biallelic loss (homozygous deletion)",
+                {
+                    "kind": "copy_number",
+                    "sample_id": call.sample_id,
+                    "status": None,
+                    "vaf": None,
+                    "detail": _cn_detail(call, gene),
+                },
+                frozenset({("cn", gene, call.sample_id)}),
+            )
+    losses = [call for call in cn_calls if call.call == "loss"]
+    if losses and lof_calls:
+        loss, hit = losses[0], lof_calls[0]
+        return (
+            f"biallelic loss (copy loss + {_variant_label(hit)})",
+            {
+                "kind": "copy_number",
+                "sample_id": loss.sample_id,
+                "status": None,
+                "vaf": hit.vaf,
+                "detail": f"{_cn_detail(loss, gene)}; second hit "
+                f"{_variant_label(hit)} (VAF {_fmt(hit.vaf)})",
+            },
+            frozenset({("cn", gene, loss.sample_id), ("variant", hit.key)}),
+        )
+    if len(lof_calls) >= 2:
+        first, second = lof_calls[0], lof_calls[1]
+        return (
+            f"biallelic loss ({_variant_label(first)} + {_variant_label(second)})",
+            {
+                "kind": "variant",
+                "sample_id": first.sample_id,
+                "status": None,
+                "vaf": first.vaf,
+                "detail": f"two loss-of-function variants, presumed on different alleles: "
+                f"{_variant_label(first)} (VAF {_fmt(first.vaf)}), "
+                f"{_variant_label(second)} (VAF {_fmt(second.vaf)})",
+            },
+            frozenset({("variant", first.key), ("variant", second.key)}),
+        )
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Cytogenetics
+# ---------------------------------------------------------------------------
+def _cyto_records(cytogenetics: Iterable[Mapping]) -> list[dict]:
+    records = []
+    for row in cytogenetics:
+        name = str(row.get("abnormality") or "").casefold().replace(" ", "")
+        canonical = _CYTO_KEYS.get(name)
+        if canonical is None:
+            continue
+        fraction = row.get("clone_fraction")
+        fraction = None if fraction in (None, "") else float(fraction)
+        if fraction == 0:
+            continue  # tested and not found
+        when = row.get("date")
+        when = when.isoformat() if hasattr(when, "isoformat") else (str(when) if when else "")
+        records.append({"abnormality": canonical, "clone_fraction": fraction, "date": when})
+    return records
+
+
+def _satisfies(record: dict, alternative: dict) -> bool:
+    if record["abnormality"] != alternative["abnormality"]:
+        return False
+    threshold = alternative["min_fraction"]
+    if threshold is None:
+        return True
+    return record["clone_fraction"] is not None and record["clone_fraction"] >= threshold
+
+
+def _cyto_match(parsed: dict, records: list[dict]) -> list[dict] | None:
+    """The record chosen for each term when every term is met, else None."""
+    chosen = []
+    for alternatives in parsed["terms"]:
+        candidates = [r for r in records if any(_satisfies(r, alt) for alt in alternatives)]
+        if not candidates:
+            return None
+        best = max(
+            candidates,
+            key=lambda r: (
+                r["clone_fraction"] if r["clone_fraction"] is not None else -1.0,
+                r["date"],
+                r["abnormality"],
+            ),
+        )
+        chosen.append(best)
+    return chosen
+
+
+def _cyto_text(record: dict) -> str:
+    fraction = record["clone_fraction"]
+    parts = [record["abnormality"]]
+    if fraction is not None:
+        parts.append(f"{fraction * 100:g}%")
+    if record["date"]:
+        parts.append(f"({record['date']})")
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# Public entry point
+# ---------------------------------------------------------------------------
+def match_biomarkers(
+    *,
+    knowledge,
+    variants: Iterable[VariantCall],
+    copy_number: Iterable[CopyNumberCall],
+    cytogenetics: Iterable[Mapping],
+    variant_status: Mapping | None = None,
+) -> list[dict]:
+    """SPEC ``findings`` for the current calls of one patient, in a deterministic order.
+
+    ``variants`` are kept calls of the current sample; ``variant_status`` optionally maps
+    ``(*call.key, gene)`` or ``call.key`` to the timeline status shown in the evidence.
+    """
+    status_of = variant_status or {}
+    by_gene: dict[str, list[VariantCall]] = {}
+    seen: set = set()
+    for call in variants:
+        gene = knowledge.canonical_gene(call.gene)
+        if (call.key, gene) in seen:
+            continue
+        seen.add((call.key, gene))
+        by_gene.setdefault(gene, []).append(call)
+    cn_by_gene: dict[str, list[CopyNumberCall]] = {}
+    for call in copy_number:
+        cn_by_gene.setdefault(knowledge.canonical_gene(call.gene), []).append(call)
+    for calls in cn_by_gene.values():
+        calls.sort(key=lambda c: (c.sample_id, c.call))
+    records = _cyto_records(cytogenetics)
+
+    def status(call: VariantCall, gene: str) -> str | None:
+        return status_of.get((*call.key, gene), status_of.get(call.key)) or getattr(
+            call, "status", None
+        )
+
+    matches: list[_Match] = []
+    for biomarker in knowledge.biomarkers:
+        kind = biomarker["alteration_type"]
+        gene = biomarker["gene"]
+        if kind == "cytogenetic":
+            chosen = _cyto_match(biomarker["parsed"], records)
+            if chosen is not None:
+                text = " + ".join(dict.fromkeys(_cyto_text(r) for r in chosen))
+                matches.append(
+                    _Match(
+                        biomarker,
+                        gene,
+                        " + ".join(dict.fromkeys(r["abnormality"] for r in chosen)),
+                        {
+                            "kind": "cytogenetic",
+                            "sample_id": None,
+                            "status": None,
+                            "vaf": None,
+                            "detail": text,
+                        },
+                        frozenset({("cyto", biomarker["id"])}),
+                    )
+                )
+            continue
+        if kind in ("copy_loss", "amplification"):
+            wanted = ("loss", "homozygous_deletion") if kind == "copy_loss" else ("amplification",)
+            for call in cn_by_gene.get(gene, []):
+                if call.call in wanted:
+                    matches.append(
+                        _Match(
+                            biomarker,
+                            gene,
+                            _CN_WORDS[call.call],
+                            {
+                                "kind": "copy_number",
+                                "sample_id": call.sample_id,
+                                "status": None,
+                                "vaf": None,
+                                "detail": _cn_detail(call, gene),
+                            },
+                            frozenset({("cn", gene, call.sample_id)}),
+                        )
+                    )
+            continue
+        if kind == "biallelic_loss":
+            lof_calls = sorted(
+                (c for c in by_gene.get(gene, []) if "lof" in variant_effects(c)),
+                key=lambda c: (c.key, c.sample_id),
+            )
+            found = _biallelic_evidence(gene, cn_by_gene.get(gene, []), lof_calls)
+            if found is not None:
+                alteration, evidence, covers = found
+                matches.append(_Match(biomarker, gene, alteration, evidence, frozenset(), covers))
+            continue
+        for call in by_gene.get(gene, []):
+            if _variant_matches(biomarker, call):
+                call_status = status(call, gene)
+                matches.append(
+                    _Match(
+                        biomarker,
+                        gene,
+                        _variant_alteration(biomarker, call, knowledge),
+                        {
+                            "kind": "variant",
+                            "sample_id": call.sample_id,
+                            "status": call_status,
+                            "vaf": call.vaf,
+                            "detail": _variant_detail(call, call_status),
+                        },
+                        frozenset({("variant", call.key)}),
+                    )
+                )
+    kept = _drop_repeats(matches)
+    findings = [_finding(match) for match in kept]
+    findings.sort(key=_order)
+    return findings
+
+
+def _level(match: _Match) -> int:
+    return EVIDENCE_LEVELS.index(match.biomarker["evidence_level"])
+
+
+def _same_claim(a: _Match, b: _Match) -> bool:
+    """Same gene and implication, and the drug classes overlap (or both have none)."""
+    if a.gene != b.gene or a.biomarker["implication"] != b.biomarker["implication"]:
+        return False
+    classes_a, classes_b = set(a.biomarker["drug_classes"]), set(b.biomarker["drug_classes"])
+    return bool(classes_a & classes_b) or (not classes_a and not classes_b)
+
+
+def _drop_repeats(matches: list[_Match]) -> list[_Match]:
+    """Drop a match when a more specific match of the same observation makes the same claim
+    at least as strongly (e.g. PSMB5 A108T makes the pocket-range row redundant, and a
+    biallelic-loss row the copy-loss and single-hit rows it explains)."""
+    kept = []
+    for match in matches:
+        kind = match.biomarker["alteration_type"]
+        redundant = False
+        for other in matches:
+            if other is match or not _same_claim(match, other):
+                continue
+            other_kind = other.biomarker["alteration_type"]
+            if _level(other) > _level(match):
+                continue
+            if other_kind == "biallelic_loss" and kind != "biallelic_loss":
+                redundant = bool(match.anchors & other.covers) and kind in (
+                    "copy_loss",
+                    "loss_of_function",
+                    "nonsynonymous",
+                    "missense",
+                )
+            elif (
+                match.anchors
+                and match.anchors == other.anchors
+                and kind not in ("cytogenetic", "copy_loss", "amplification")
+                and SPECIFICITY[other_kind] < SPECIFICITY[kind]
+            ):
+                redundant = True
+            if redundant:
+                break
+        if not redundant:
+            kept.append(match)
+    return kept
+
+
+def _finding(match: _Match) -> dict:
+    biomarker = match.biomarker
+    return {
+        "biomarker_id": biomarker["id"],
+        "gene": match.gene,
+        "alteration": match.alteration,
+        "implication": biomarker["implication"],
+        "drugs": list(biomarker["drugs"]),
+        "drug_classes": list(biomarker["drug_classes"]),
+        "evidence_level": biomarker["evidence_level"],
+        "sources": list(biomarker["sources"]),
+        "summary": biomarker["summary"],
+        "evidence": dict(match.evidence),
+    }
+
+
+def _order(finding: dict) -> tuple:
+    return (
+        IMPLICATIONS.index(finding["implication"]),
+        EVIDENCE_LEVELS.index(finding["evidence_level"]),
+        finding["gene"],
+        finding["biomarker_id"],
+        finding["alteration"],
+        finding["evidence"]["sample_id"] or "",
+    )
