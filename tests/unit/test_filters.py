@@ -42,5 +42,25 @@ def test_thresholds_are_inclusive_minimums():
 def test_apply_filters_counts_every_reason():
     calls = [call(vaf=0.01, depth=100, alt_reads=1), call(vaf=0.4, depth=4, alt_reads=2)]
     counts = apply_filters(calls, **DEFAULTS)
-    assert counts == {"not_pass": 0, "low_depth": 1, "low_alt_reads": 2, "low_vaf": 1}
+    assert counts == {
+        "not_pass": 0,
+        "low_depth": 1,
+        "low_alt_reads": 2,
+        "low_vaf": 1,
+        "no_protein_effect": 0,
+    }
     assert calls[0].filter_reasons == ["low_alt_reads", "low_vaf"]
+
+
+def test_variants_without_protein_effect_are_filtered_unless_disabled():
+    good = dict(vaf=0.3, depth=100, alt_reads=30)
+    assert filter_reasons(call(consequence="intron_variant", **good), **DEFAULTS) == [
+        "no_protein_effect"
+    ]
+    assert filter_reasons(call(consequence="synonymous_variant", **good), **DEFAULTS) == [
+        "no_protein_effect"
+    ]
+    for kept in ("missense_variant", "splice_region_variant&intron_variant", "stop_gained", ""):
+        assert filter_reasons(call(consequence=kept, **good), **DEFAULTS) == [], kept
+    relaxed = dict(DEFAULTS, protein_altering_only=False)
+    assert filter_reasons(call(consequence="intron_variant", **good), **relaxed) == []

@@ -404,9 +404,7 @@ def _parse_vep(raw: str, layout: AnnotationLayout) -> list[dict[str, Any]]:
         # VEP 104+ writes MANE_SELECT (the RefSeq id); VEP 103 wrote MANE with that id;
         # some releases write MANE=MANE_Select / MANE_Plus_Clinical.
         mane = get(mane_at)
-        entry["mane"] = bool(get(mane_select_at)) or (
-            bool(mane) and "plus" not in mane.lower()
-        )
+        entry["mane"] = bool(get(mane_select_at)) or (bool(mane) and "plus" not in mane.lower())
         entry["hgvsc"] = get(hgvsc_at)
         entry["hgvsp"] = get(hgvsp_at)
         entry["protein_position"] = get(protein_at)
@@ -705,8 +703,10 @@ def protein_change(entry: dict[str, Any]) -> tuple[str, int | None, int | None]:
     """Protein change of one entry: from HGVSp, else VEP Amino_acids + Protein_position."""
     change, start, end = normalise_hgvsp(entry.get("hgvsp", ""))
     if change or start is not None:
-        if not change and start is not None and "frameshift_variant" in entry.get(
-            "consequence", ""
+        if (
+            not change
+            and start is not None
+            and "frameshift_variant" in entry.get("consequence", "")
         ):
             ref = re.match(r"\d+([A-Z])", entry.get("hgvsp", ""))
             if ref:

@@ -26,6 +26,9 @@ def _add_patient(subparsers) -> None:
     parser.add_argument("--min-depth", type=int, default=10)
     parser.add_argument("--min-alt-reads", type=int, default=3)
     parser.add_argument("--min-vaf", type=float, default=0.02)
+    parser.add_argument(
+        "--protein-altering-only", default=True, action=argparse.BooleanOptionalAction
+    )
     parser.add_argument("--no-html", action="store_true", help="skip report.html")
 
 
@@ -43,6 +46,7 @@ def _run_patient(args) -> int:
             min_depth=args.min_depth,
             min_alt_reads=args.min_alt_reads,
             min_vaf=args.min_vaf,
+            protein_altering_only=args.protein_altering_only,
         ),
         clinical=ClinicalPaths(
             therapy_lines=args.therapy_lines or None,

@@ -81,7 +81,7 @@ CYTOGENETIC_ABNORMALITIES = (
 COPY_NUMBER_CALLS = ("homozygous_deletion", "loss", "neutral", "gain", "amplification")
 
 # Filter reasons written to variants.tsv and counted in qc.filtered.
-FILTER_REASONS = ("not_pass", "low_depth", "low_alt_reads", "low_vaf")
+FILTER_REASONS = ("not_pass", "low_depth", "low_alt_reads", "low_vaf", "no_protein_effect")
 
 # Biomarker alteration (matcher) types.
 ALTERATION_TYPES = (
@@ -131,3 +131,23 @@ DISCLAIMER = (
 NOT_ASSESSED_SECTIONS = ("therapy_options", "trials", "supportive_care", "mrd", "risk")
 
 CLINICAL_TABLES = ("therapy_lines", "labs", "cytogenetics", "mrd")
+
+# Consequences that count as a possible effect on the protein for the
+# `protein_altering_only` filter: non-synonymous changes plus splice-region changes,
+# which can alter splicing without touching a canonical site.
+PROTEIN_EFFECT_CONSEQUENCES = NONSYNONYMOUS_CONSEQUENCES | frozenset(
+    {
+        "splice_region_variant",
+        "splice_donor_5th_base_variant",
+        "splice_donor_region_variant",
+        "splice_polypyrimidine_tract_variant",
+        "feature_truncation",
+        "feature_elongation",
+        "coding_sequence_variant",
+        "incomplete_terminal_codon_variant",
+        "rare_amino_acid_variant",
+        "gene_fusion",
+        "bidirectional_gene_fusion",
+        "structural_interaction_variant",
+    }
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from .constants import FILTER_REASONS
+from .constants import FILTER_REASONS, PROTEIN_EFFECT_CONSEQUENCES
 from .model import VariantCall
 
 
@@ -16,6 +16,7 @@ def filter_reasons(
     min_depth: int,
     min_alt_reads: int,
     min_vaf: float,
+    protein_altering_only: bool = True,
 ) -> list[str]:
     """Return the reasons (in FILTER_REASONS order) that ``call`` fails the filters.
 
@@ -31,6 +32,11 @@ def filter_reasons(
         reasons.append("low_alt_reads")
     if call.vaf is not None and call.vaf < min_vaf:
         reasons.append("low_vaf")
+    # A variant with no consequence at all is kept: unknown is not evidence of no effect.
+    if protein_altering_only and call.consequence and not (
+        call.consequences & PROTEIN_EFFECT_CONSEQUENCES
+    ):
+        reasons.append("no_protein_effect")
     return reasons
 
 
@@ -41,6 +47,7 @@ def apply_filters(
     min_depth: int,
     min_alt_reads: int,
     min_vaf: float,
+    protein_altering_only: bool = True,
 ) -> Counter[str]:
     """Set ``filter_reasons`` on every call and return how often each reason occurred."""
     counts: Counter[str] = Counter({reason: 0 for reason in FILTER_REASONS})
@@ -51,6 +58,7 @@ def apply_filters(
             min_depth=min_depth,
             min_alt_reads=min_alt_reads,
             min_vaf=min_vaf,
+            protein_altering_only=protein_altering_only,
         )
         counts.update(call.filter_reasons)
     return counts

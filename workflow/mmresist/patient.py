@@ -28,6 +28,7 @@ class Filters:
     min_depth: int = 10
     min_alt_reads: int = 3
     min_vaf: float = 0.02
+    protein_altering_only: bool = True
 
 
 @dataclass
@@ -77,6 +78,7 @@ def ingest_samples(
             min_depth=filters.min_depth,
             min_alt_reads=filters.min_alt_reads,
             min_vaf=filters.min_vaf,
+            protein_altering_only=filters.protein_altering_only,
         )
         warnings.extend(f"{sample.sample_id}: {warning}" for warning in ingest.warnings)
         ingests[sample.sample_id] = ingest

@@ -101,6 +101,7 @@ LABELS = {
     "low_depth": "low depth",
     "low_alt_reads": "few ALT reads",
     "low_vaf": "low VAF",
+    "no_protein_effect": "no effect on the protein (intronic, UTR, synonymous, flanking)",
     # sections
     "therapy_options": "Therapy options",
     "trials": "Clinical trials",

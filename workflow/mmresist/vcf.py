@@ -26,6 +26,10 @@ _BUILD_WORDS = (
     (re.compile(r"GRCh37|hg19|\bb37\b|hs37d5|g1k_v37|GCA_000001405\.1\b", re.IGNORECASE), "GRCh37"),
 )
 
+# The empty block bgzip writes last; a BGZF file without it was cut short (htslib only
+# warns and reads what is there, which would make a partial file look complete).
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
 # htslib's in-memory markers for a missing value and for the end of a short vector.
 _INT_MISSING = -2147483648
 _INT_VECTOR_END = -2147483647
@@ -67,8 +71,8 @@ def genome_build_from_header(raw_header: str) -> str | None:
     return None
 
 
-def _header_formats(vcf: Any) -> dict[str, str]:
-    """FORMAT id -> Number as declared in the header."""
+def header_formats(vcf: Any) -> dict[str, str]:
+    """FORMAT id -> Number as declared in the header of ``vcf`` (a cyvcf2.VCF)."""
     formats = {}
     for record in vcf.header_iter():
         info = record.info()
@@ -80,6 +84,15 @@ def _header_formats(vcf: Any) -> dict[str, str]:
 # ---------------------------------------------------------------------------
 # Tumour column
 # ---------------------------------------------------------------------------
+
+
+def _column_list(samples: Sequence[str], shown: int = 12) -> str:
+    if not samples:
+        return "(none)"
+    text = ", ".join(samples[:shown])
+    if len(samples) > shown:
+        text += f", ... ({len(samples)} columns in all)"
+    return text
 
 
 def choose_tumor_sample(
@@ -95,7 +108,7 @@ def choose_tumor_sample(
     impossible or ambiguous.
     """
     samples = list(samples)
-    columns = ", ".join(samples) if samples else "(none)"
+    columns = _column_list(samples)
     if not samples:
         raise InputError(
             "the VCF has no sample columns, so there is no tumour VAF or depth to read; "
@@ -158,9 +171,7 @@ def _first(values: list[Any] | None) -> Any:
     return values[0] if values else None
 
 
-def _per_allele(
-    values: list[Any] | None, number: str | None, alt_index: int, n_alts: int
-) -> Any:
+def _per_allele(values: list[Any] | None, number: str | None, alt_index: int, n_alts: int) -> Any:
     """The value for one ALT of a per-ALT (Number=A) or single-valued field."""
     if not values:
         return None
@@ -345,9 +356,12 @@ def panel_prefilter(layout: AnnotationLayout, panel_genes: Collection[str]) -> P
     else:
         entry_start = ""
         skip = gene_index
-    fields = r"(?:[^|,]*\|){%d}" % skip if skip else ""
-    # A gene field may hold several symbols joined by & (snpEff gene fusions).
-    token = rf"(?:[^|,&]*&)*(?:{_alternation(genes)})(?=[|,&)]|$)"
+    # Possessive quantifiers: a field skipped is never re-scanned on a miss.
+    fields = rf"(?:[^|,]*+\|){{{skip}}}" if skip else ""
+    token = rf"(?:{_alternation(genes)})(?=[|,&)]|$)"
+    if layout.kind in {"snpeff", "snpeff_eff"}:
+        # snpEff joins the two genes of a fusion with & in Gene_Name.
+        token = r"(?:[^|,&]*+&)*+" + token
     first = re.compile(entry_start + fields + token)
     later = re.compile("," + entry_start + fields + token)
     return PanelPrefilter(first.match, later.search)
@@ -450,13 +464,30 @@ def _open(path: str, threads: int) -> Any:
         raise InputError("expected a VCF or BCF file, found a directory", file=path)
     if os.path.getsize(path) == 0:
         raise InputError("the file is empty (0 bytes), not a VCF", file=path)
+    with open(path, "rb") as stream:
+        head = stream.read(16)
+        is_bgzf = head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
+        if is_bgzf:
+            stream.seek(-len(BGZF_EOF), os.SEEK_END)
+            if stream.read() != BGZF_EOF:
+                raise InputError(
+                    "the bgzip/BCF file has no end-of-file marker, so it was cut short "
+                    "(an interrupted copy or download?); copy or re-create it",
+                    file=path,
+                )
     try:
-        return VCF(path, threads=threads) if threads > 1 else VCF(path)
+        # lazy: htslib unpacks INFO/FORMAT only when asked, which most records never
+        # are. In lazy mode cyvcf2 0.35 crashes on Variant.FORMAT, so ingest only uses
+        # CHROM, POS, REF, ALT, FILTER, INFO.get and format(key) (tested on VCF and BCF).
+        if threads > 1:
+            return VCF(path, lazy=True, threads=threads)
+        return VCF(path, lazy=True)
     except Exception as error:  # cyvcf2 raises bare Exception/OSError for bad headers
+        reason = str(error).replace(path, "").strip(" :") or type(error).__name__
         raise InputError(
-            f"cannot read as VCF or BCF ({error}); check that it is a VCF 4.x file, plain, "
-            "gzip/bgzip-compressed or BCF, starting with ##fileformat and a tab-separated "
-            "#CHROM line",
+            f"not a readable VCF or BCF (htslib: {reason}); expected a VCF 4.x file, plain, "
+            "gzip/bgzip-compressed or BCF, that starts with ##fileformat and has a "
+            "tab-separated #CHROM line",
             file=path,
         ) from error
 
@@ -477,9 +508,7 @@ class _Record:
 class _SampleReader:
     """State of one read_sample call: layout, panel, counters, calls and warnings."""
 
-    def __init__(
-        self, *, layout: AnnotationLayout, panel: frozenset[str], sample_id: str
-    ) -> None:
+    def __init__(self, *, layout: AnnotationLayout, panel: frozenset[str], sample_id: str) -> None:
         self.layout = layout
         self.panel = panel
         self.sample_id = sample_id
@@ -649,7 +678,7 @@ def _read(
     )
     sample_index = samples.index(tumour)
     layout = detect_layout(vcf, path)
-    header_formats = _header_formats(vcf)
+    formats = header_formats(vcf)
     reader = _SampleReader(layout=layout, panel=panel, sample_id=sample_id)
     if not layout.gene_is_symbol:
         reader.warnings.append(
@@ -673,10 +702,9 @@ def _read(
             break
         except Exception as error:  # htslib parse errors surface as bare Exception
             raise InputError(
-                f"cannot parse record {records_read + 1} after {records_read} readable "
-                f"records ({error}); the file is malformed or truncated",
+                f"cannot parse record {records_read + 1} (after {records_read} readable "
+                f"records): {error}; the file is malformed or truncated",
                 file=path,
-                line=f"record {records_read + 1}",
             ) from error
         records_read += 1
         raw = variant.INFO.get(tag)
@@ -696,7 +724,7 @@ def _read(
         ]
         if not chosen and not positions:
             continue
-        record = _record_of(variant, records_read, sample_index, header_formats)
+        record = _record_of(variant, records_read, sample_index, formats)
         if chosen:
             reader.records_in_panel += 1
             reader.add_record(record, chosen)

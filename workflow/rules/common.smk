@@ -77,7 +77,8 @@ def filter_args(wildcards):
     return (
         f"{'--pass-only' if filters['pass_only'] else '--no-pass-only'} "
         f"--min-depth {filters['min_depth']} --min-alt-reads {filters['min_alt_reads']} "
-        f"--min-vaf {filters['min_vaf']}"
+        f"--min-vaf {filters['min_vaf']} "
+        f"{'--protein-altering-only' if filters['protein_altering_only'] else '--no-protein-altering-only'}"
     )
 
 
