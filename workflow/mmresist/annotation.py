@@ -147,6 +147,7 @@ class AnnotationLayout:
     fields: list[str]
     description: str = ""
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
+    _found: dict[tuple[str, ...], int | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -156,6 +157,8 @@ class AnnotationLayout:
         self._index = {}
         for position, name in enumerate(self.fields):
             self._index.setdefault(_fold(name), position)
+        # parse_entries asks for the same columns for every panel record; answer once.
+        self._found = {}
 
     @property
     def label(self) -> str:
@@ -164,11 +167,15 @@ class AnnotationLayout:
 
     def index(self, *names: str) -> int | None:
         """Position of the first of ``names`` present in the layout, else None."""
+        if names in self._found:
+            return self._found[names]
+        found = None
         for name in names:
-            position = self._index.get(_fold(name))
-            if position is not None:
-                return position
-        return None
+            found = self._index.get(_fold(name))
+            if found is not None:
+                break
+        self._found[names] = found
+        return found
 
     @property
     def gene_field(self) -> str | None:

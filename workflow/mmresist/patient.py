@@ -56,9 +56,13 @@ def _canonical_gene(knowledge, gene: str) -> str:
 
 
 def ingest_samples(
-    samples: list[Sample], knowledge, filters: Filters
+    samples: list[Sample], knowledge, filters: Filters, genome_build: str | None = None
 ) -> tuple[dict[str, SampleIngest], list[str]]:
-    """Read each sample's VCF, map gene aliases to panel symbols and apply the filters."""
+    """Read each sample's VCF, map gene aliases to panel symbols and apply the filters.
+
+    A VCF whose header shows the other genome build is refused: its coordinates would be
+    compared across timepoints and reported as if they were of the configured build.
+    """
     from .vcf import read_sample
 
     ingests: dict[str, SampleIngest] = {}
@@ -70,6 +74,15 @@ def ingest_samples(
             tumor_sample=sample.tumor_sample,
             panel_genes=knowledge.panel_genes,
         )
+        if genome_build and ingest.genome_build and ingest.genome_build != genome_build:
+            raise InputError(
+                f"the VCF is {ingest.genome_build} (from its header) but the configuration "
+                f"says genome_build: {genome_build}",
+                file=sample.vcf,
+                field="genome_build",
+                expected=genome_build,
+                got=ingest.genome_build,
+            )
         for call in ingest.calls:
             call.gene = _canonical_gene(knowledge, call.gene)
         apply_filters(
@@ -155,7 +168,7 @@ def run_patient(
     samples = order_samples(samples)
     knowledge = load_knowledge(knowledge_path)
 
-    ingests, warnings = ingest_samples(samples, knowledge, filters)
+    ingests, warnings = ingest_samples(samples, knowledge, filters, genome_build)
     copy_numbers = read_copy_numbers(samples, knowledge)
     tables, not_provided = read_clinical(patient_id, clinical)
 

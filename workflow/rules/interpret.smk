@@ -10,6 +10,7 @@ rule patient_report:
         html=f"{OUTDIR}/{{patient}}/report.html",
     log:
         f"{OUTDIR}/{{patient}}/logs/report.log",
+    threads: 2
     params:
         clinical=clinical_args,
         filters=filter_args,

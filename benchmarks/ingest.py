@@ -1,0 +1,355 @@
+"""Time mmresist VCF ingest against `bcftools view -H` on one synthetic VEP-annotated VCF."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# Run from a clone without `pip install -e .` too.
+sys.path.insert(0, str(REPO / "workflow"))
+
+# Used when resources/knowledge/genes.tsv is not there yet: genes recurrently mutated or
+# targeted in multiple myeloma (drivers, resistance genes, immunotherapy targets).
+BUILTIN_PANEL = (
+    "KRAS NRAS BRAF MAP2K1 MAP2K2 RAF1 PTPN11 NF1 FGFR3 PIK3CA PTEN AKT1 "
+    "PSMB5 PSMB6 PSMB8 PSMB9 PSMC2 PSMD1 PSMG2 XBP1 IRE1 ERN1 "
+    "CRBN IKZF1 IKZF3 CUL4B CUL4A DDB1 RBX1 COP9 CSN9 COPS7B COPS2 "
+    "TRAF3 TRAF2 CYLD BIRC2 BIRC3 NFKB1 NFKB2 NFKBIA MAP3K14 CD40 TNFRSF17 "
+    "CD38 SLAMF7 GPRC5D FCRL5 "
+    "NR3C1 KDM6A "
+    "TP53 ATM ATR CHEK2 "
+    "CDKN2C CDKN2A CDKN1B RB1 CCND1 CCND2 CCND3 "
+    "BCL2 MCL1 BAX "
+    "XPO1 DIS3 FAM46C TENT5C SP140 PRDM1 IRF4 EGR1 MAX HIST1H1E KMT2C MYC"
+).split()
+
+PANEL_HITS = ("KRAS", "NRAS", "PSMB5", "CRBN", "TP53", "TRAF3", "XPO1", "NR3C1")
+
+# GRCh38 primary assembly lengths, so the header looks like a real GRCh38 call set.
+CONTIGS = {
+    "chr1": 248956422, "chr2": 242193529, "chr3": 198295559, "chr4": 190214555,
+    "chr5": 181538259, "chr6": 170805979, "chr7": 159345973, "chr8": 145138636,
+    "chr9": 138394717, "chr10": 133797422, "chr11": 135086622, "chr12": 133275309,
+    "chr13": 114364328, "chr14": 107043718, "chr15": 101991189, "chr16": 90338345,
+    "chr17": 83257441, "chr18": 80373285, "chr19": 58617616, "chr20": 64444167,
+    "chr21": 46709983, "chr22": 50818468, "chrX": 156040895,
+}  # fmt: skip
+
+VEP_FIELDS = (
+    "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|EXON|INTRON|HGVSc|"
+    "HGVSp|cDNA_position|CDS_position|Protein_position|Amino_acids|Codons|Existing_variation|"
+    "DISTANCE|STRAND|FLAGS|VARIANT_CLASS|SYMBOL_SOURCE|HGNC_ID|CANONICAL|MANE_SELECT|"
+    "MANE_PLUS_CLINICAL|TSL|APPRIS|CCDS|ENSP|SWISSPROT|TREMBL|UNIPARC|UNIPROT_ISOFORM|SOURCE|"
+    "SIFT|PolyPhen|DOMAINS|AF|gnomADe_AF|CLIN_SIG|SOMATIC|PHENO|PUBMED"
+)
+
+CONSEQUENCES = (
+    ("missense_variant", "MODERATE"),
+    ("synonymous_variant", "LOW"),
+    ("intron_variant", "MODIFIER"),
+    ("downstream_gene_variant", "MODIFIER"),
+    ("upstream_gene_variant", "MODIFIER"),
+    ("3_prime_UTR_variant", "MODIFIER"),
+    ("splice_region_variant&intron_variant", "LOW"),
+    ("stop_gained", "HIGH"),
+    ("non_coding_transcript_exon_variant", "MODIFIER"),
+)
+AMINO = "ACDEFGHIKLMNPQRSTVWY"
+THREE = dict(
+    zip(
+        AMINO,
+        "Ala Cys Asp Glu Phe Gly His Ile Lys Leu Met Asn Pro Gln Arg Ser Thr Val Trp Tyr".split(),
+        strict=True,
+    )
+)
+
+
+def panel_genes() -> list[str]:
+    """Symbols and aliases of resources/knowledge/genes.tsv when present, else a built-in list.
+
+    The workflow passes the knowledge base's symbols plus aliases, so the benchmark does too.
+    """
+    table = REPO / "resources" / "knowledge" / "genes.tsv"
+    if table.is_file():
+        with table.open(newline="", encoding="utf-8") as stream:
+            rows = list(csv.DictReader(stream, delimiter="\t"))
+        genes: list[str] = []
+        for row in rows:
+            symbol = (row.get("symbol") or row.get("gene") or "").strip()
+            if not symbol or symbol.startswith("#"):
+                continue
+            genes.append(symbol)
+            aliases = row.get("aliases") or ""
+            genes.extend(alias.strip() for alias in re.split(r"[,;|]", aliases) if alias.strip())
+        if genes:
+            return sorted(set(genes))
+    return list(BUILTIN_PANEL)
+
+
+def background_genes(rng: random.Random, count: int, panel: set[str]) -> list[str]:
+    """Symbols shaped like HGNC ones (letters then digits) that are not panel genes."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    genes: set[str] = set()
+    while len(genes) < count:
+        stem = "".join(rng.choice(letters) for _ in range(rng.randint(2, 5)))
+        suffix = str(rng.randint(1, 40)) if rng.random() < 0.6 else ""
+        gene = stem + suffix
+        if gene not in panel:
+            genes.add(gene)
+    return sorted(genes)
+
+
+def entry_templates(rng: random.Random, gene: str, count: int) -> list[str]:
+    """CSQ entries for ``gene`` without their leading Allele field."""
+    gene_id = f"ENSG{rng.randint(100000, 299999):011d}"
+    hgnc = f"HGNC:{rng.randint(1, 50000)}"
+    templates = []
+    for index in range(count):
+        consequence, impact = rng.choice(CONSEQUENCES)
+        transcript = f"ENST{rng.randint(200000, 699999):011d}.{rng.randint(1, 12)}"
+        protein = f"ENSP{rng.randint(200000, 699999):011d}.{rng.randint(1, 9)}"
+        biotype = "protein_coding" if rng.random() < 0.75 else "retained_intron"
+        codon = rng.randint(2, 900)
+        ref_aa, alt_aa = rng.choice(AMINO), rng.choice(AMINO)
+        coding = consequence in ("missense_variant", "synonymous_variant", "stop_gained")
+        cds = codon * 3 - 1
+        hgvsc = f"{transcript}:c.{cds}C>T" if coding or rng.random() < 0.5 else ""
+        if consequence == "missense_variant":
+            hgvsp = f"{protein}:p.{THREE[ref_aa]}{codon}{THREE[alt_aa]}"
+            amino_acids = f"{ref_aa}/{alt_aa}"
+        elif consequence == "stop_gained":
+            hgvsp = f"{protein}:p.{THREE[ref_aa]}{codon}Ter"
+            amino_acids = f"{ref_aa}/*"
+        elif consequence == "synonymous_variant":
+            hgvsp = f"{protein}:p.{THREE[ref_aa]}{codon}%3D"
+            amino_acids = ref_aa
+        else:
+            hgvsp = amino_acids = ""
+        protein_fields = (
+            (f"{cds + 120}", f"{cds}", f"{codon}", amino_acids, "cCg/cTg")
+            if coding
+            else ("", "", "", "", "")
+        )
+        canonical = "YES" if index == 0 else ""
+        mane = f"NM_{rng.randint(1000, 999999):06d}.{rng.randint(1, 5)}" if index == 0 else ""
+        fields = [
+            consequence,
+            impact,
+            gene,
+            gene_id,
+            "Transcript",
+            transcript,
+            biotype,
+            f"{rng.randint(1, 12)}/{rng.randint(12, 20)}" if coding else "",
+            "" if coding else f"{rng.randint(1, 11)}/{rng.randint(12, 20)}",
+            hgvsc,
+            hgvsp,
+            *protein_fields,
+            f"rs{rng.randint(1000, 999999999)}" if rng.random() < 0.3 else "",
+            str(rng.randint(1, 4999)) if "stream" in consequence else "",
+            rng.choice(("1", "-1")),
+            "",
+            "SNV",
+            "HGNC",
+            hgnc,
+            canonical,
+            mane,
+            "",
+            str(rng.randint(1, 5)) if rng.random() < 0.7 else "",
+            "P1" if index == 0 else "",
+            f"CCDS{rng.randint(1000, 99999)}.1" if coding else "",
+            protein.split(".")[0] if coding else "",
+            f"P{rng.randint(10000, 99999)}.{rng.randint(100, 250)}" if coding else "",
+            "",
+            f"UPI0000{rng.randint(100000, 999999)}" if coding else "",
+            "",
+            "Ensembl",
+            "deleterious(0.01)" if consequence == "missense_variant" else "",
+            "probably_damaging(0.98)" if consequence == "missense_variant" else "",
+            "PANTHER:PTHR24416&Pfam:PF07714" if coding else "",
+            f"0.{rng.randint(1, 9999):04d}" if rng.random() < 0.3 else "",
+            f"{rng.random():.3e}" if rng.random() < 0.3 else "",
+            "",
+            "",
+            "",
+            "",
+        ]
+        templates.append("|".join(fields))
+    return templates
+
+
+def write_vcf(path: Path, records: int, seed: int) -> None:
+    """Write the synthetic VCF, bgzipped (bgzip -@2 when present, else pysam)."""
+    rng = random.Random(seed)
+    panel = set(panel_genes())
+    background = background_genes(rng, 5000, panel)
+    templates = {gene: entry_templates(rng, gene, 4) for gene in background}
+    hit_templates = {gene: entry_templates(rng, gene, 4) for gene in PANEL_HITS}
+    header = [
+        "##fileformat=VCFv4.2",
+        '##FILTER=<ID=PASS,Description="All filters passed">',
+        '##FILTER=<ID=weak_evidence,Description="Mutation does not meet likelihood threshold">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths for the ref and alt'
+        ' alleles in the order listed">',
+        '##FORMAT=<ID=AF,Number=A,Type=Float,Description="Allele fractions of alternate alleles'
+        ' in the tumor">',
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Approximate read depth">',
+        '##INFO=<ID=DP,Number=1,Type=Integer,Description="Approximate read depth">',
+        '##INFO=<ID=TLOD,Number=A,Type=Float,Description="Log 10 likelihood ratio score">',
+        '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from Ensembl'
+        f' VEP. Format: {VEP_FIELDS}">',
+        '##VEP="v110" time="2024-01-01 00:00:00" cache="homo_sapiens/110_GRCh38" ensembl=110',
+        "##reference=file:///references/GRCh38/Homo_sapiens_assembly38.fasta",
+        "##normal_sample=NORMAL_01",
+        "##tumor_sample=TUMOR_01",
+        *(
+            f"##contig=<ID={name},length={length},assembly=GRCh38>"
+            for name, length in CONTIGS.items()
+        ),
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tNORMAL_01\tTUMOR_01",
+    ]
+    genome = sum(CONTIGS.values())
+    per_contig = {
+        name: max(1, round(records * length / genome)) for name, length in CONTIGS.items()
+    }
+    per_contig["chrX"] += records - sum(per_contig.values())
+    bases = "ACGT"
+    background_count = len(background)
+
+    def record_lines():
+        for chrom, count in per_contig.items():
+            length = CONTIGS[chrom]
+            for pos in sorted(rng.sample(range(10_000, length - 10_000), count)):
+                ref = bases[pos % 4]
+                alt = bases[(pos + 1 + rng.randint(0, 2)) % 4]
+                if rng.random() < 0.004:
+                    pool = hit_templates[PANEL_HITS[rng.randrange(len(PANEL_HITS))]]
+                else:
+                    pool = templates[background[rng.randrange(background_count)]]
+                chosen = rng.sample(pool, rng.randint(1, 4))
+                csq = ",".join(f"{alt}|{entry}" for entry in chosen)
+                depth = rng.randint(20, 400)
+                alt_reads = max(1, int(depth * rng.random() * 0.6))
+                normal_depth = rng.randint(20, 200)
+                filt = "PASS" if rng.random() < 0.7 else "weak_evidence"
+                yield (
+                    f"{chrom}\t{pos}\t.\t{ref}\t{alt}\t.\t{filt}\tDP={depth + normal_depth};"
+                    f"TLOD={rng.uniform(3, 900):.2f};CSQ={csq}\tGT:AD:AF:DP\t"
+                    f"0/0:{normal_depth},0:0.005:{normal_depth}\t"
+                    f"0/1:{depth - alt_reads},{alt_reads}:{alt_reads / depth:.3f}:{depth}\n"
+                )
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bgzip = shutil.which("bgzip")
+    if bgzip:
+        with path.open("wb") as out:
+            process = subprocess.Popen([bgzip, "-@", "2", "-c"], stdin=subprocess.PIPE, stdout=out)
+            assert process.stdin is not None
+            process.stdin.write(("\n".join(header) + "\n").encode())
+            chunk: list[str] = []
+            for line in record_lines():
+                chunk.append(line)
+                if len(chunk) >= 20_000:
+                    process.stdin.write("".join(chunk).encode())
+                    chunk.clear()
+            process.stdin.write("".join(chunk).encode())
+            process.stdin.close()
+            if process.wait() != 0:
+                raise SystemExit(f"bgzip failed writing {path}")
+    else:
+        import pysam
+
+        plain = path.with_suffix("")
+        with plain.open("w", encoding="ascii") as out:
+            out.write("\n".join(header) + "\n")
+            chunk = []
+            for line in record_lines():
+                chunk.append(line)
+                if len(chunk) >= 20_000:
+                    out.write("".join(chunk))
+                    chunk.clear()
+            out.write("".join(chunk))
+        pysam.tabix_compress(str(plain), str(path), force=True)
+        plain.unlink()
+
+
+def time_bcftools(path: Path) -> tuple[float, float] | None:
+    """Wall and CPU seconds of `bcftools view -H path > /dev/null`."""
+    bcftools = shutil.which("bcftools")
+    if not bcftools:
+        return None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        subprocess.run([bcftools, "view", "-H", str(path)], stdout=sink, check=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def time_ingest(path: Path, genes: list[str]) -> tuple[float, float, object]:
+    """Wall and CPU seconds (all threads of this process) of mmresist's ingest step."""
+    from mmresist.vcf import read_sample
+
+    cpu_start = time.process_time()
+    start = time.perf_counter()
+    ingest = read_sample(
+        vcf_path=str(path), sample_id="BENCH", tumor_sample=None, panel_genes=set(genes)
+    )
+    return time.perf_counter() - start, time.process_time() - cpu_start, ingest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=20240607)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse an existing synthetic file of this size"
+    )
+    args = parser.parse_args(argv)
+
+    path = args.out / f"ingest_{args.records}.vcf.gz"
+    if not (args.reuse and path.is_file()):
+        start = time.perf_counter()
+        write_vcf(path, args.records, args.seed)
+        print(
+            f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
+    genes = panel_genes()
+    print(f"records: {args.records:,}; panel genes: {len(genes)}")
+
+    bcftools = time_bcftools(path)
+    ingest_wall, ingest_cpu, ingest = time_ingest(path, genes)
+    print(
+        f"mmresist ingest: {ingest_wall:.2f} s wall, {ingest_cpu:.2f} s CPU "
+        f"(records_read={ingest.records_read:,}, records_in_panel={ingest.records_in_panel:,}, "
+        f"calls={len(ingest.calls):,})"
+    )
+    if bcftools is None:
+        print("bcftools view -H: bcftools is not on PATH, no comparison made")
+    else:
+        bcftools_wall, bcftools_cpu = bcftools
+        print(f"bcftools view -H: {bcftools_wall:.2f} s wall, {bcftools_cpu:.2f} s CPU")
+        print(
+            f"ratio ingest / bcftools: {ingest_wall / bcftools_wall:.2f} wall, "
+            f"{ingest_cpu / bcftools_cpu:.2f} CPU"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,595 @@
+"""VCF ingest: tumour column, depths per caller, allele matching, prefilter, file errors."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from cyvcf2 import VCF
+from vcf_fixtures import (
+    BCSQ_HEADER,
+    EFF_HEADER,
+    SNPEFF_HEADER,
+    VEP_FIELDS,
+    row,
+    snpeff_entry,
+    vcf_text,
+    vep_entry,
+    vep_header,
+    write_vcf,
+)
+
+from mmresist.annotation import AnnotationLayout
+from mmresist.errors import AnnotationMissingError, InputError
+from mmresist.vcf import (
+    allele_depths,
+    allele_lookup,
+    choose_tumor_sample,
+    genome_build_from_header,
+    header_formats,
+    panel_prefilter,
+    read_sample,
+)
+
+PANEL = {"KRAS", "NRAS", "TP53", "PSMB5", "CRBN", "IKZF1"}
+MUTECT2 = ("GT", "AD", "AF", "DP")
+
+
+def kras_g12d(allele: str = "T", allele_num: str = "1") -> str:
+    return vep_entry(
+        Allele=allele, Consequence="missense_variant", IMPACT="MODERATE", SYMBOL="KRAS",
+        Feature="ENST00000256078.10", BIOTYPE="protein_coding", CANONICAL="YES",
+        MANE_SELECT="NM_004985.5", HGVSc="ENST00000256078.10:c.35G>A",
+        HGVSp="ENSP00000256078.5:p.Gly12Asp", Protein_position="12", ALLELE_NUM=allele_num,
+    )  # fmt: skip
+
+
+def background(gene: str, allele: str = "A", **values: str) -> str:
+    return vep_entry(
+        Allele=allele, Consequence="intron_variant", IMPACT="MODIFIER", SYMBOL=gene,
+        Feature="ENST00000999999", BIOTYPE="protein_coding", **values,
+    )  # fmt: skip
+
+
+def read(path, tumor_sample=None, panel=PANEL):
+    return read_sample(vcf_path=path, sample_id="S1", tumor_sample=tumor_sample, panel_genes=panel)
+
+
+def first_variant(path):
+    vcf = VCF(str(path))
+    variant = next(iter(vcf))
+    return vcf, variant
+
+
+# --- tumour column ------------------------------------------------------------------------
+
+
+def test_requested_tumour_column_wins():
+    chosen = choose_tumor_sample(
+        samples=["NORMAL", "TUMOR"], header_tumor="NORMAL", requested="TUMOR", path="x.vcf"
+    )
+    assert chosen == "TUMOR"
+
+
+def test_requested_column_must_exist():
+    with pytest.raises(InputError) as caught:
+        choose_tumor_sample(
+            samples=["N1", "T1"], header_tumor=None, requested="T2", path="cohort/p1.vcf.gz"
+        )
+    message = str(caught.value)
+    assert "cohort/p1.vcf.gz" in message
+    assert "N1, T1" in message and "'T2'" in message
+
+
+def test_header_tumour_sample_then_only_sample():
+    assert (
+        choose_tumor_sample(samples=["N", "T"], header_tumor="T", requested=None, path="x.vcf")
+        == "T"
+    )
+    assert choose_tumor_sample(samples=["ONLY"], header_tumor=None, requested=None, path="x") == (
+        "ONLY"
+    )
+
+
+def test_ambiguous_tumour_column():
+    with pytest.raises(InputError) as caught:
+        choose_tumor_sample(
+            samples=["NORMAL", "TUMOR"], header_tumor=None, requested=None, path="p.vcf"
+        )
+    message = str(caught.value)
+    assert "ambiguous tumour column" in message
+    assert "set tumor_sample in samples.tsv" in message
+    assert "NORMAL, TUMOR" in message and "p.vcf" in message
+
+
+def test_header_naming_no_column_is_ambiguous_with_two_samples():
+    with pytest.raises(InputError, match=r"##tumor_sample=T9"):
+        choose_tumor_sample(samples=["N", "T"], header_tumor="T9", requested=None, path="p")
+
+
+def test_no_sample_columns():
+    with pytest.raises(InputError, match="no sample columns"):
+        choose_tumor_sample(samples=[], header_tumor=None, requested=None, path="sites.vcf")
+
+
+def test_tumour_column_from_header_in_a_file(tmp_path):
+    text = vcf_text(
+        info=[vep_header()], formats=MUTECT2, samples=["PT1_NORMAL", "PT1_TUMOUR"],
+        extra=["##normal_sample=PT1_NORMAL", "##tumor_sample=PT1_TUMOUR"],
+        records=[row("chr12", 25245350, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP",
+                     "0/0:60,0:0.01:60", "0/1:70,30:0.3:100")],
+    )  # fmt: skip
+    ingest = read(write_vcf(tmp_path, "tn", text))
+    assert ingest.tumor_sample == "PT1_TUMOUR"
+    assert [call.vaf for call in ingest.calls] == [0.3]
+
+
+# --- VAF, depth and alt reads per caller -------------------------------------------------
+
+
+def depths_of(tmp_path, formats, fmt, sample, *, ref="C", alt="T", samples=("TUMOR",)):
+    text = vcf_text(
+        formats=formats,
+        samples=list(samples),
+        records=[row("chr12", 25245350, ref, alt, ".", fmt, *([sample] * len(samples)))],
+    )
+    vcf, variant = first_variant(write_vcf(tmp_path, "caller", text))
+    try:
+        return [
+            allele_depths(variant, 0, index, header_formats(vcf))
+            for index in range(len(variant.ALT))
+        ]
+    finally:
+        vcf.close()
+
+
+def test_mutect2_af_ad_dp(tmp_path):
+    assert depths_of(tmp_path, MUTECT2, "GT:AD:AF:DP", "0/1:71,3:0.075:80") == [(0.075, 80, 3)]
+
+
+def test_mutect2_multiallelic_per_alt(tmp_path):
+    result = depths_of(tmp_path, MUTECT2, "GT:AD:AF:DP", "1/2:50,30,20:0.3,0.2:100", alt="T,G")
+    assert result == [(0.3, 100, 30), (0.2, 100, 20)]
+
+
+def test_counts_when_af_absent(tmp_path):
+    assert depths_of(tmp_path, ("GT", "AD"), "GT:AD", "0/1:75,25") == [(0.25, 100, 25)]
+
+
+def test_mutect1_fa(tmp_path):
+    assert depths_of(tmp_path, ("GT", "AD", "FA", "DP"), "GT:AD:FA:DP", "0/1:11,3:0.214:14") == [
+        (0.214, 14, 3)
+    ]
+
+
+def test_strelka2_snv_tier1_counts(tmp_path):
+    formats = ("DP", "AU", "CU", "GU", "TU")
+    # REF C, ALT A: tier-1 A=2, C=6 (tier 2 ignored); VAF = 2 / (6 + 2).
+    result = depths_of(tmp_path, formats, "DP:AU:CU:GU:TU", "8:2,2:6,14:0,0:0,0", alt="A")
+    assert result == [(0.25, 8, 2)]
+
+
+def test_strelka2_indel_tir_tar(tmp_path):
+    formats = ("DP", "TAR", "TIR")
+    result = depths_of(tmp_path, formats, "DP:TAR:TIR", "135:1,2:121,125", ref="CCT", alt="C")
+    assert result == [(round(121 / 122, 6), 135, 121)]
+
+
+def test_freebayes_ao_ro(tmp_path):
+    formats = ("GT", "DP", "AO", "RO")
+    result = depths_of(tmp_path, formats, "GT:DP:AO:RO", "0/1:45:2:43")
+    assert result == [(round(2 / 45, 6), 45, 2)]
+    multi = depths_of(tmp_path, formats, "GT:DP:AO:RO", "1/2:100:30,10:60", alt="T,G")
+    assert multi == [(0.3, 100, 30), (0.1, 100, 10)]
+
+
+def test_vardict_af_number_one(tmp_path):
+    formats = ("GT", "DP", "VD", "AD", "AF1")
+    result = depths_of(tmp_path, formats, "GT:DP:VD:AD:AF", "0/1:200:20:180,20:0.1")
+    assert result == [(0.1, 200, 20)]
+
+
+def test_varscan2_freq_percent(tmp_path):
+    formats = ("GT", "DP", "RD", "AD1", "FREQ")
+    result = depths_of(tmp_path, formats, "GT:DP:RD:AD:FREQ", "0/1:91:56:35:38.46%")
+    assert result == [(0.3846, 91, 35)]
+
+
+def test_missing_everything_is_unknown_never_zero(tmp_path):
+    assert depths_of(tmp_path, ("GT",), "GT", "0/1") == [(None, None, None)]
+    assert depths_of(tmp_path, MUTECT2, "GT:AD:AF:DP", "0/1:.:.:.") == [(None, None, None)]
+
+
+def test_missing_ref_count_keeps_alt_reads(tmp_path):
+    vaf, depth, alt_reads = depths_of(tmp_path, ("GT", "AD", "DP"), "GT:AD:DP", "0/1:.,5:40")[0]
+    assert alt_reads == 5 and depth == 40
+    assert vaf == 0.125  # from DP, since the AD total is unknown
+
+
+# --- allele matching ----------------------------------------------------------------------
+
+
+def test_unplaced_entries_go_to_alts_without_entries_and_are_reported(tmp_path):
+    entries = ",".join([background("TP53", "G"), background("TP53", "AAA")])
+    text = vcf_text(
+        info=[vep_header()], formats=MUTECT2, samples=["TUMOR"],
+        records=[row("chr17", 7675088, "C", "G,T", f"CSQ={entries}", "GT:AD:AF:DP",
+                     "1/2:40,30,30:0.3,0.3:100")],
+    )  # fmt: skip
+    ingest = read(write_vcf(tmp_path, "unplaced", text))
+    assert [call.alt for call in ingest.calls] == ["G", "T"]
+    assert len(ingest.warnings) == 1
+    assert "chr17:7675088" in ingest.warnings[0] and "assigned to ALT T" in ingest.warnings[0]
+
+
+def test_vep_allele_spellings_map_to_alts():
+    lookup = allele_lookup("CT", ["C", "CTT"])
+    assert lookup["-"] == 0 and lookup["T"] == 1  # VEP removed the shared first base
+    assert lookup["C"] == 0 and lookup["CTT"] == 1
+    snv = allele_lookup("A", ["G", "T"])
+    assert snv == {"G": 0, "T": 1}
+
+
+# --- reading files ------------------------------------------------------------------------
+
+
+def panel_vcf(tmp_path, kind="vcf"):
+    records = [
+        # KRAS G12D, real GRCh38 position, canonical + MANE entry second.
+        row("chr12", 25245350, "C", "T",
+            "CSQ=" + ",".join([background("KRAS", "T", ALLELE_NUM="1"), kras_g12d()]),
+            "GT:AD:AF:DP", "0/0:50,0:0.01:50", "0/1:60,40:0.4:100"),
+        # Not a panel gene, but "KRAS" appears in another field: must not count.
+        row("chr12", 25300000, "G", "A",
+            "CSQ=" + background("KRASP1", FLAGS="KRAS", Existing_variation="KRAS"),
+            "GT:AD:AF:DP", "0/0:50,0:0.01:50", "0/1:60,40:0.4:100"),
+        # A TP53 substring gene.
+        row("chr17", 7600000, "A", "G", "CSQ=" + background("TP53TG1", "G"),
+            "GT:AD:AF:DP", "0/0:50,0:0.01:50", "0/1:60,40:0.4:100"),
+        # Multiallelic NRAS Q61P / Q61R (real GRCh38 position) with ALLELE_NUM, filtered.
+        row("chr1", 114713908, "T", "G,C",
+            "CSQ=" + ",".join([
+                vep_entry(Allele="G", Consequence="missense_variant", IMPACT="MODERATE",
+                          SYMBOL="NRAS", Feature="ENST00000369535.5", BIOTYPE="protein_coding",
+                          CANONICAL="YES", HGVSp="ENSP00000358548.4:p.Gln61Pro",
+                          ALLELE_NUM="1"),
+                vep_entry(Allele="C", Consequence="missense_variant", IMPACT="MODERATE",
+                          SYMBOL="NRAS", Feature="ENST00000369535.5", BIOTYPE="protein_coding",
+                          CANONICAL="YES", HGVSp="ENSP00000358548.4:p.Gln61Arg",
+                          ALLELE_NUM="2"),
+            ]),
+            "GT:AD:AF:DP", "0/0:50,0,0:0.01,0.0:50", "1/2:50,30,20:0.3,0.2:100",
+            filt="weak_evidence"),
+        # No annotation at all.
+        row("chr3", 3150000, "G", "A", ".", "GT:AD:AF:DP", "0/0:5,0:0:5", "0/1:5,5:0.5:10"),
+        # A record annotated with two panel genes (overlapping) and one other gene.
+        row("chr14", 23035000, "G", "A",
+            "CSQ=" + ",".join([background("PSMB5", "A"), background("CRBN", "A"),
+                               background("OTHER1", "A")]),
+            "GT:AD:AF:DP", "0/0:50,0:0.01:50", "0/1:90,10:0.1:100", filt="."),
+    ]  # fmt: skip
+    text = vcf_text(
+        info=[vep_header()], formats=MUTECT2, samples=["NORMAL", "TUMOR"], records=records,
+        extra=["##tumor_sample=TUMOR"],
+    )  # fmt: skip
+    return write_vcf(tmp_path, "panel", text, kind=kind)
+
+
+def test_panel_prefilter_counts_and_calls(tmp_path):
+    ingest = read(panel_vcf(tmp_path))
+    assert ingest.records_read == 6
+    assert ingest.records_in_panel == 3
+    summary = [(call.gene, call.pos, call.alt, call.protein_change) for call in ingest.calls]
+    assert summary == [
+        ("KRAS", 25245350, "T", "G12D"),
+        ("NRAS", 114713908, "G", "Q61P"),
+        ("NRAS", 114713908, "C", "Q61R"),
+        ("PSMB5", 23035000, "A", ""),
+        ("CRBN", 23035000, "A", ""),
+    ]
+    assert ingest.annotation == "Ensembl VEP (INFO/CSQ)"
+    assert ingest.genome_build == "GRCh38"
+    assert ingest.warnings == []
+
+
+def test_calls_carry_annotation_and_depths(tmp_path):
+    kras = read(panel_vcf(tmp_path)).calls[0]
+    assert kras.transcript == "ENST00000256078.10"  # MANE, although listed second
+    assert kras.consequence == "missense_variant"
+    assert kras.hgvsp == "ENSP00000256078.5:p.Gly12Asp"  # as written
+    assert kras.hgvsc == "ENST00000256078.10:c.35G>A"
+    assert (kras.protein_start, kras.protein_end) == (12, 12)
+    assert (kras.vaf, kras.depth, kras.alt_reads) == (0.4, 100, 40)
+    assert kras.filter == "PASS"
+    assert kras.sample_id == "S1"
+    assert kras.annotation_source == "Ensembl VEP (INFO/CSQ)"
+
+
+def test_multiallelic_split_keeps_each_alt_depth_and_filter(tmp_path):
+    calls = [call for call in read(panel_vcf(tmp_path)).calls if call.gene == "NRAS"]
+    assert [(call.alt, call.vaf, call.alt_reads, call.depth) for call in calls] == [
+        ("G", 0.3, 30, 100),
+        ("C", 0.2, 20, 100),
+    ]
+    assert {call.filter for call in calls} == {"weak_evidence"}
+
+
+def test_dot_filter_reads_as_pass(tmp_path):
+    calls = [call for call in read(panel_vcf(tmp_path)).calls if call.gene == "CRBN"]
+    assert calls[0].filter == "PASS"
+
+
+@pytest.mark.parametrize("kind", ["vcf.gz", "bcf"])
+def test_bgzipped_and_bcf_read_the_same(tmp_path, kind):
+    plain = read(panel_vcf(tmp_path / "plain"))
+    other = read(panel_vcf(tmp_path / kind, kind=kind))
+    assert other.records_read == plain.records_read
+    assert other.records_in_panel == plain.records_in_panel
+    assert [vars(call) for call in other.calls] == [vars(call) for call in plain.calls]
+
+
+def test_plain_gzip_is_read_too(tmp_path):
+    source = panel_vcf(tmp_path)
+    target = tmp_path / "panel.gzip.vcf.gz"
+    target.write_bytes(gzip.compress(source.read_bytes()))
+    assert read(target).records_in_panel == 3
+
+
+def test_multiallelic_indels_without_allele_num(tmp_path):
+    # VEP drops the first base shared by REF and every ALT: "-" for the deletion CAT>C,
+    # "ATT" for the insertion CAT>CATT (not the minimal "T").
+    fields = [name for name in VEP_FIELDS if name != "ALLELE_NUM"]
+    entries = ",".join(
+        [
+            vep_entry(fields, Allele="-", Consequence="frameshift_variant", IMPACT="HIGH",
+                      SYMBOL="TP53", Feature="ENST00000269305.9", BIOTYPE="protein_coding",
+                      CANONICAL="YES", HGVSp="ENSP00000269305.4:p.Pro72ArgfsTer51"),
+            vep_entry(fields, Allele="ATT", Consequence="frameshift_variant", IMPACT="HIGH",
+                      SYMBOL="TP53", Feature="ENST00000269305.9", BIOTYPE="protein_coding",
+                      CANONICAL="YES", HGVSp="ENSP00000269305.4:p.Pro72SerfsTer49"),
+        ]
+    )  # fmt: skip
+    text = vcf_text(
+        info=[vep_header(fields)], formats=MUTECT2, samples=["TUMOR"],
+        records=[row("chr17", 7676153, "CAT", "C,CATT", f"CSQ={entries}", "GT:AD:AF:DP",
+                     "1/2:40,30,30:0.3,0.3:100")],
+    )  # fmt: skip
+    ingest = read(write_vcf(tmp_path, "indels", text))
+    calls = ingest.calls
+    assert [(call.alt, call.protein_change) for call in calls] == [
+        ("C", "P72fs"),
+        ("CATT", "P72fs"),
+    ]
+    assert ingest.warnings == []  # every entry matched its ALT by VEP's own rule
+    assert [call.hgvsp for call in calls] == [
+        "ENSP00000269305.4:p.Pro72ArgfsTer51",
+        "ENSP00000269305.4:p.Pro72SerfsTer49",
+    ]
+
+
+def test_snpeff_multiallelic_and_cancer_entries(tmp_path):
+    entries = ",".join(
+        [
+            snpeff_entry("C", "missense_variant", "MODERATE", "IKZF1", "ENST00000331340.8",
+                         hgvsp="p.Gly12Ala", aa="12/519"),
+            snpeff_entry("G-C", "missense_variant", "MODERATE", "IKZF1", "ENST00000331340.8",
+                         hgvsp="p.Ala12Arg", aa="12/519"),
+            snpeff_entry("G", "missense_variant", "MODERATE", "IKZF1", "ENST00000331340.8",
+                         hgvsp="p.Gly12Arg", aa="12/519"),
+        ]
+    )  # fmt: skip
+    text = vcf_text(
+        info=[SNPEFF_HEADER], formats=MUTECT2, samples=["TUMOR"],
+        records=[row("chr12", 500000, "A", "C,G", f"ANN={entries}", "GT:AD:AF:DP",
+                     "1/2:40,30,30:0.3,0.3:100")],
+    )  # fmt: skip
+    ingest = read(write_vcf(tmp_path, "snpeff", text))
+    assert ingest.annotation == "snpEff ANN (INFO/ANN)"
+    assert [(call.alt, call.protein_change) for call in ingest.calls] == [
+        ("C", "G12A"),
+        ("G", "G12R"),  # the entry against REF, not the "G-C" cancer comparison
+    ]
+
+
+def test_snpeff_fusion_names_both_genes(tmp_path):
+    entry = snpeff_entry("<DUP>", "gene_fusion", "HIGH", "CRBN&IKZF1", "T1")
+    text = vcf_text(
+        info=[SNPEFF_HEADER], formats=MUTECT2, samples=["TUMOR"],
+        records=[row("chr3", 3150000, "N", "<DUP>", f"ANN={entry}", "GT", "0/1")],
+    )  # fmt: skip
+    ingest = read(write_vcf(tmp_path, "fusion", text))
+    assert ingest.records_in_panel == 1
+    assert sorted(call.gene for call in ingest.calls) == ["CRBN", "IKZF1"]
+
+
+def test_bcsq_alleles_and_compound_reference(tmp_path):
+    records = [
+        # Multiallelic: each entry's dna_change names its ALT.
+        row("chr12", 25245347, "C", "A,T",
+            "BCSQ=missense|KRAS|ENST00000256078|protein_coding|-|13G>13V|25245347C>A,"
+            "missense|KRAS|ENST00000256078|protein_coding|-|13G>13D|25245347C>T",
+            "GT:AD", "1/2:10,20,30"),
+        # Two changes in codon 12 on one haplotype: the joint consequence is written at the
+        # first position, the second record points to it.
+        row("chr12", 25245350, "C", "A",
+            "BCSQ=missense|KRAS|ENST00000256078|protein_coding|-|12G>12F|"
+            "25245350C>A+25245351C>A", "GT:AD", "0/1:30,10"),
+        row("chr12", 25245351, "C", "A", "BCSQ=@25245350", "GT:AD", "0/1:40,10"),
+        # A compound outside the panel.
+        row("chr12", 25300000, "C", "T", "BCSQ=@25299990", "GT:AD", "0/1:40,10"),
+    ]  # fmt: skip
+    text = vcf_text(info=[BCSQ_HEADER], formats=("GT", "AD"), samples=["TUMOR"], records=records)
+    ingest = read(write_vcf(tmp_path, "bcsq", text))
+    assert ingest.records_read == 4
+    assert ingest.records_in_panel == 3
+    assert [(call.pos, call.alt, call.protein_change, call.vaf) for call in ingest.calls] == [
+        (25245347, "A", "G13V", round(20 / 60, 6)),
+        (25245347, "T", "G13D", 0.5),
+        (25245350, "A", "G12F", 0.25),
+        (25245351, "A", "G12F", 0.2),
+    ]
+    assert {call.consequence for call in ingest.calls} == {"missense_variant"}
+    assert {call.impact for call in ingest.calls} == {"MODERATE"}
+    assert ingest.annotation == "bcftools csq (INFO/BCSQ)"
+
+
+def test_eff_file(tmp_path):
+    eff = (
+        "EFF=NON_SYNONYMOUS_CODING(MODERATE|MISSENSE|Cag/Aag|Q61K|189|NRAS|protein_coding|"
+        "CODING|ENST00000369535|3|1)"
+    )
+    text = vcf_text(
+        info=[EFF_HEADER], formats=MUTECT2, samples=["TUMOR"],
+        records=[row("chr1", 114713909, "G", "T", eff, "GT:AD:AF:DP", "0/1:40,10:0.2:50")],
+    )  # fmt: skip
+    calls = read(write_vcf(tmp_path, "eff", text)).calls
+    assert [(c.gene, c.consequence, c.protein_change, c.vaf) for c in calls] == [
+        ("NRAS", "missense_variant", "Q61K", 0.2)
+    ]
+
+
+def test_prefilter_looks_only_at_the_gene_field():
+    layout = AnnotationLayout(tag="CSQ", kind="vep", fields=["Allele", "Consequence",
+                              "IMPACT", "SYMBOL", "Feature", "FLAGS"])  # fmt: skip
+    matches = panel_prefilter(layout, {"KRAS", "TP53"})
+    assert matches("T|missense_variant|MODERATE|KRAS|ENST1|")
+    assert matches("T|intron_variant|MODIFIER|X1|ENST1|,T|missense_variant|MODERATE|TP53|E|")
+    assert not matches("T|intron_variant|MODIFIER|KRASP1|ENST1|KRAS")
+    assert not matches("T|intron_variant|MODIFIER|TP53TG1|KRAS|TP53")
+    assert not matches("KRAS|TP53|KRAS||KRAS|")
+    assert not panel_prefilter(layout, set())("T|missense_variant|MODERATE|KRAS|ENST1|")
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="not found") as caught:
+        read(tmp_path / "absent.vcf.gz")
+    assert "absent.vcf.gz" in str(caught.value)
+
+
+def test_not_a_vcf(tmp_path):
+    path = tmp_path / "notes.vcf"
+    path.write_text("sample\tgene\nP1\tKRAS\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert "notes.vcf" in str(caught.value)
+    assert "not a readable VCF" in str(caught.value)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.vcf"
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        read(path)
+
+
+@pytest.mark.parametrize("kind", ["vcf.gz", "bcf"])
+def test_truncated_bgzf_is_rejected(tmp_path, kind):
+    path = panel_vcf(tmp_path, kind=kind)
+    path.write_bytes(path.read_bytes()[:-28])  # drop the BGZF end-of-file block
+    with pytest.raises(InputError, match="cut short") as caught:
+        read(path)
+    assert path.name in str(caught.value)
+
+
+def test_malformed_record_is_an_input_error(tmp_path):
+    text = vcf_text(
+        info=[vep_header()], formats=MUTECT2, samples=["TUMOR"],
+        records=[row("chr12", 25245350, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP",
+                     "0/1:60,40:0.4:100"),
+                 "chr12\tnot_a_position\t.\tC\tT\t.\tPASS\t.\tGT\t0/1"],
+    )  # fmt: skip
+    with pytest.raises(InputError) as caught:
+        read(write_vcf(tmp_path, "broken", text))
+    assert "broken.vcf" in str(caught.value)
+
+
+def test_unannotated_vcf_says_how_to_annotate(tmp_path):
+    text = vcf_text(
+        formats=MUTECT2, samples=["TUMOR"],
+        records=[row("chr12", 25245350, "C", "T", ".", "GT:AD:AF:DP", "0/1:60,40:0.4:100")],
+    )  # fmt: skip
+    with pytest.raises(AnnotationMissingError) as caught:
+        read(write_vcf(tmp_path, "raw", text))
+    assert "raw.vcf" in str(caught.value) and "bcftools csq" in str(caught.value)
+
+
+def test_requested_tumour_sample_absent_from_file(tmp_path):
+    with pytest.raises(InputError) as caught:
+        read(panel_vcf(tmp_path), tumor_sample="TUMOUR_1")
+    assert "NORMAL, TUMOR" in str(caught.value)
+
+
+def test_genome_build_from_header():
+    assert genome_build_from_header("##contig=<ID=1,length=249250621>\n") == "GRCh37"
+    assert genome_build_from_header("##contig=<ID=chr1,length=248956422>\n") == "GRCh38"
+    assert genome_build_from_header("##reference=file:///ref/hs37d5.fa\n") == "GRCh37"
+    assert genome_build_from_header("##fileformat=VCFv4.2\n") is None
+
+
+# --- real files ---------------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_real_vep_tp53_r175h(realdata):
+    path = realdata / "pVACtools/tests/test_data/input_file_converter/somatic.vcf.gz"
+    ingest = read(path, panel={"TP53", "KRAS", "NRAS"})
+    assert ingest.records_read == 2734
+    assert ingest.records_in_panel == 1
+    (call,) = ingest.calls
+    assert (call.chrom, call.pos, call.ref, call.alt) == ("chr17", 7675088, "C", "T")
+    assert call.gene == "TP53"
+    assert call.consequence == "missense_variant"
+    assert call.protein_change == "R175H"  # VEP without --hgvs: from Amino_acids R/H
+    assert call.transcript == "ENST00000269305.8"
+    assert (call.vaf, call.depth, call.alt_reads) == (0.988, 87, 86)
+    assert ingest.genome_build == "GRCh38"
+
+
+@pytest.mark.realdata
+def test_real_snpeff_braf_deletion(realdata):
+    ingest = read(realdata / "SnpEff/tests/old/EML4-ALK_fusion.vcf", panel={"BRAF"})
+    assert ingest.records_read == 117
+    assert ingest.records_in_panel == 1
+    (call,) = ingest.calls
+    assert (call.chrom, call.pos, call.alt) == ("chr7", 140452920, "<DEL>")
+    assert call.protein_change == "D587fs"
+    assert call.transcript == "NM_004333.4"
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("relative", "tumour", "position", "expected"),
+    [
+        ("nf-pcgr/assets/test_data/HCC1395T_vs_HCC1395N.mutect2.vcf.gz", "HCC1395_HCC1395T",
+         182785, (0.075, 74, 3)),
+        ("nf-pcgr/assets/test_data/HCC1395T_vs_HCC1395N.strelka.somatic_snvs.vcf.gz", "TUMOR",
+         727791, (0.25, 8, 2)),
+        ("nf-pcgr/assets/test_data/HCC1395T_vs_HCC1395N.strelka.somatic_indels.vcf.gz", "TUMOR",
+         939570, (1.0, 38, 33)),
+        ("nf-pcgr/assets/test_data/HCC1395T_vs_HCC1395N.freebayes.vcf.gz", "HCC1395_HCC1395T",
+         65999, (0.0, 36, 0)),
+        ("vcf2maf/tests/test_varscan.vcf", "TUMOR", 1991014, (0.3846, 91, 35)),
+        ("vcf2maf/tests/test_mutect.vcf", "TUMOR", 2453125, (0.146, 206, 30)),
+    ],
+)  # fmt: skip
+def test_real_caller_depths(realdata, relative, tumour, position, expected):
+    path = realdata / relative
+    vcf = VCF(str(path))
+    try:
+        formats = header_formats(vcf)
+        index = list(vcf.samples).index(tumour)
+        variant = next(v for v in vcf if v.POS == position)
+        assert allele_depths(variant, index, 0, formats) == expected
+    finally:
+        vcf.close()
+
+
+@pytest.mark.realdata
+def test_real_files_that_are_not_vcfs_are_rejected(realdata):
+    for relative in ("cyvcf2/cyvcf2/tests/empty.vcf", "SnpEff/examples/cancer.ann.vcf"):
+        with pytest.raises(InputError) as caught:
+            read(realdata / relative)
+        assert relative.rsplit("/", 1)[1] in str(caught.value)
