@@ -54,6 +54,7 @@ def time_workflow(sheet: Path, outdir: Path, cores: int, pdf: bool) -> float:
     config = outdir.parent / f"config-{outdir.name}.yaml"
     config.write_text(
         f"samples: {sheet}\noutdir: {outdir}\ngenome_build: GRCh38\n"
+        "therapy_lines: null\nlabs: null\ncytogenetics: null\nmrd: null\n"
         f"knowledge: {REPO / 'resources/knowledge'}\nreport:\n  pdf: {str(pdf).lower()}\n"
     )
     bin_dir = Path(sys.executable).parent

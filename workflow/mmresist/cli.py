@@ -29,6 +29,7 @@ def _add_patient(subparsers) -> None:
     parser.add_argument(
         "--protein-altering-only", default=True, action=argparse.BooleanOptionalAction
     )
+    parser.add_argument("--annotation-mode", default="auto", choices=["auto", "bcftools_csq"])
     parser.add_argument("--no-html", action="store_true", help="skip report.html")
 
 
@@ -55,6 +56,7 @@ def _run_patient(args) -> int:
             mrd=args.mrd or None,
         ),
         render=not args.no_html,
+        annotation_mode=args.annotation_mode,
     )
     # Counts only: variant-level data stays inside the output folder.
     print(

@@ -152,12 +152,21 @@ def run_patient(
     filters: Filters | None = None,
     clinical: ClinicalPaths | None = None,
     render: bool = True,
+    annotation_mode: str = "auto",
 ) -> dict:
     """Build and write report.json, variants.tsv and report.html for ``patient_id``."""
     from .knowledge import load_knowledge
     from .matching import match_biomarkers
     from .therapy import therapy_history
 
+    if annotation_mode != "auto":
+        raise InputError(
+            f"annotation mode '{annotation_mode}' is not available in this version: annotate "
+            "the VCFs with Ensembl VEP, snpEff or `bcftools csq` and use mode auto",
+            field="annotation.mode",
+            expected="auto",
+            got=annotation_mode,
+        )
     filters = filters or Filters()
     clinical = clinical or ClinicalPaths()
     samples = [s for s in read_samples(samples_path) if s.patient_id == patient_id]

@@ -15,8 +15,10 @@ rule patient_report:
         clinical=clinical_args,
         filters=filter_args,
         build=config["genome_build"],
+        annotation=config["annotation"]["mode"],
         outdir=patient_outdir,
     shell:
         "mmresist patient --patient {wildcards.patient:q} --samples {input.samples:q}"
         " --knowledge {input.knowledge:q} --genome-build {params.build}"
+        " --annotation-mode {params.annotation}"
         " {params.clinical} {params.filters} --outdir {params.outdir:q} > {log:q} 2>&1"
