@@ -161,3 +161,53 @@ def test_bad_sheet_stops_before_any_job_with_a_precise_message(tmp_path):
     assert f"{bad}, line 2, field 'collection_date'" in message
     assert "Traceback" not in message
     assert not outdir.exists()
+
+
+EXPECTED = yaml.safe_load((REPO / "tests/cases/demo/expected.yaml").read_text())
+
+
+@pytest.mark.parametrize("patient", sorted(EXPECTED))
+def test_demo_patient_shows_its_events(demo_run, patient):
+    expected = EXPECTED[patient]
+    report = json.loads((demo_run / patient / "report.json").read_text())
+    kept = {
+        (v["gene"], v["protein_change"], v["status"])
+        for v in report["variants"]
+        if not v["filter_reasons"]
+    }
+    for gene, change, status in expected["variants"]:
+        assert (gene, change, status) in kept, (patient, gene, change, sorted(kept))
+    calls = {(c["gene"], c["call"]) for c in report["copy_number"]}
+    for gene, call in expected.get("copy_number", []):
+        assert (gene, call) in calls
+    found = {finding["biomarker_id"]: finding for finding in report["findings"]}
+    for biomarker in expected["findings"]:
+        assert biomarker in found, (patient, biomarker, sorted(found))
+        assert found[biomarker]["sources"], biomarker
+        assert found[biomarker]["evidence_level"] in "ABCDE"
+    history = report["therapy_history"]
+    if expected["therapy"] is None:
+        assert history is None
+        assert any(entry.startswith("therapy_lines") for entry in report["not_provided"])
+    else:
+        assert set(expected["therapy"]["refractory_includes"]) <= set(history["refractory_classes"])
+        assert history["triple_class_refractory"] is expected["therapy"]["triple_class_refractory"]
+        assert history["penta_refractory"] is expected["therapy"]["penta_refractory"]
+
+
+def test_demo_covers_the_required_event_classes(demo_run):
+    categories = set()
+    for patient in demo_patients():
+        report = json.loads((demo_run / patient / "report.json").read_text())
+        categories |= {f["gene"] for f in report["findings"]}
+        categories |= {
+            v["category"] for v in report["variants"] if not v["filter_reasons"]
+        }
+    for category in (
+        "proteasome",
+        "cereblon_pathway",
+        "mapk_signalling",
+        "nfkb_signalling",
+        "immunotherapy_target",
+    ):
+        assert category in categories

@@ -180,6 +180,12 @@ def run_patient(
     ingests, warnings = ingest_samples(samples, knowledge, filters, genome_build)
     copy_numbers = read_copy_numbers(samples, knowledge)
     tables, not_provided = read_clinical(patient_id, clinical)
+    # A table without rows for this patient says nothing about the patient: its sections
+    # stay unknown (null), never empty ones that read as "none".
+    for kind in ("therapy_lines", "labs", "cytogenetics", "mrd"):
+        if tables[kind] is not None and not tables[kind]:
+            not_provided.append(f"{kind} (no rows for this patient)")
+            tables[kind] = None
 
     rows = assign_status(samples, ingests)
     timepoint_of = {sample.sample_id: sample.timepoint for sample in samples}
@@ -219,15 +225,11 @@ def run_patient(
         cytogenetics=cytogenetics or [],
         variant_status=status_of,
     )
-    history = (
-        therapy_history(
+    history = None
+    if tables["therapy_lines"]:
+        history = therapy_history(
             tables["therapy_lines"], knowledge, reference_date=samples[-1].collection_date
         )
-        if tables["therapy_lines"] is not None
-        else None
-    )
-    if history is not None and not history.get("lines"):
-        not_provided.append("therapy_lines (no rows for this patient)")
 
     inputs = [samples_path]
     for sample in samples:

@@ -154,7 +154,7 @@ def build_report(
         ],
         "variants": variants,
         "copy_number": copy_number,
-        "cytogenetics": cytogenetics if cytogenetics is not None else [],
+        "cytogenetics": cytogenetics,
         "findings": findings,
         "therapy_history": therapy_history,
         "labs": labs,
