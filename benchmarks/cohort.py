@@ -89,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.out / f"cohort_{args.patients}x{args.records}"
     start = time.perf_counter()
     sheet = make_cohort(folder, args.patients, args.records)
-    print(f"cohort: {args.patients} patients x {args.records:,} records in {folder} "
-          f"(prepared in {time.perf_counter() - start:.1f} s)")
+    print(
+        f"cohort: {args.patients} patients x {args.records:,} records in {folder} "
+        f"(prepared in {time.perf_counter() - start:.1f} s)"
+    )
     vcfs = sorted(folder.glob("P*.vcf.gz"))[: args.patients]
 
     bcftools_seconds = time_bcftools(vcfs)

@@ -93,9 +93,10 @@ def test_nothing_is_lost_counts_reconcile(demo_run):
         qc = report["qc"]
         assert qc["records_read"] == sum(s["records_read"] for s in qc["per_sample"])
         for sample in qc["per_sample"]:
-            assert sample["records_read"] == sample["records_outside_panel"] + sample[
-                "records_in_panel"
-            ]
+            assert (
+                sample["records_read"]
+                == sample["records_outside_panel"] + sample["records_in_panel"]
+            )
             assert sample["panel_alleles"] == sample["panel_kept"] + sample["panel_filtered"]
             sample_rows = [row for row in rows if row["sample_id"] == sample["sample_id"]]
             assert len(sample_rows) == sample["panel_alleles"]
@@ -200,9 +201,7 @@ def test_demo_covers_the_required_event_classes(demo_run):
     for patient in demo_patients():
         report = json.loads((demo_run / patient / "report.json").read_text())
         categories |= {f["gene"] for f in report["findings"]}
-        categories |= {
-            v["category"] for v in report["variants"] if not v["filter_reasons"]
-        }
+        categories |= {v["category"] for v in report["variants"] if not v["filter_reasons"]}
     for category in (
         "proteasome",
         "cereblon_pathway",

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from mmresist.clinical import LAB_UNITS, convert_lab, load_schema, read_table, rows_for, unit_key
 from mmresist.constants import CLINICAL_TABLES, CYTOGENETIC_ABNORMALITIES
 from mmresist.errors import InputError

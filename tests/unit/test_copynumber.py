@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from mmresist.copynumber import call_from_copies, cnvkit_copies, read_copy_number
 from mmresist.errors import InputError
 

@@ -3,7 +3,9 @@ import pytest
 from mmresist.errors import InputError
 from mmresist.sheets import read_samples
 
-HEADER = "patient_id\tsample_id\ttimepoint\tcollection_date\tvcf\ttumor_sample\tcnv\tcnv_format\tpurity"
+HEADER = (
+    "patient_id\tsample_id\ttimepoint\tcollection_date\tvcf\ttumor_sample\tcnv\tcnv_format\tpurity"
+)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+
 from mmresist.errors import InputError, KnowledgeError
 from mmresist.therapy import refractory_decision, therapy_history
 

@@ -34,8 +34,11 @@ def test_acquired_persistent_lost_across_two_timepoints():
 
 def test_history_keeps_vaf_of_every_timepoint_in_date_order():
     samples = [sample("REL", "2024-05-01", "relapse"), sample("DX", "2021-01-10", "diagnosis")]
-    ingests = {"DX": ingest("DX", call("DX", 100, 0.3)), "REL": ingest("REL", call("REL", 100, 0.4))}
-    (representative, status, history), = assign_status(samples, ingests)
+    ingests = {
+        "DX": ingest("DX", call("DX", 100, 0.3)),
+        "REL": ingest("REL", call("REL", 100, 0.4)),
+    }
+    ((representative, status, history),) = assign_status(samples, ingests)
     assert representative.sample_id == "REL"
     assert [(h["sample_id"], h["vaf"], h["present"]) for h in history] == [
         ("DX", 0.3, True),
@@ -46,7 +49,7 @@ def test_history_keeps_vaf_of_every_timepoint_in_date_order():
 def test_acquired_variant_history_marks_absence_as_not_present_with_unknown_vaf():
     samples = [sample("DX", "2021-01-10", "diagnosis"), sample("REL", "2024-05-01", "relapse")]
     ingests = {"DX": ingest("DX"), "REL": ingest("REL", call("REL", 5, 0.2))}
-    (_, status, history), = assign_status(samples, ingests)
+    ((_, status, history),) = assign_status(samples, ingests)
     assert status == "acquired"
     assert history[0] == {
         "sample_id": "DX",
@@ -69,12 +72,14 @@ def test_lost_variant_is_represented_by_the_latest_sample_it_was_seen_in():
         "R1": ingest("R1", call("R1", 7, 0.2)),
         "R2": ingest("R2"),
     }
-    (representative, status, _), = assign_status(samples, ingests)
+    ((representative, status, _),) = assign_status(samples, ingests)
     assert (representative.sample_id, status) == ("R1", "lost")
 
 
 def test_single_sample_gives_single_timepoint():
-    rows = assign_status([sample("S", "2024-01-01", "relapse")], {"S": ingest("S", call("S", 1, 0.5))})
+    rows = assign_status(
+        [sample("S", "2024-01-01", "relapse")], {"S": ingest("S", call("S", 1, 0.5))}
+    )
     assert [row[1] for row in rows] == ["single_timepoint"]
 
 

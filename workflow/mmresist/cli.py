@@ -20,9 +20,7 @@ def _add_patient(subparsers) -> None:
     parser.add_argument("--labs")
     parser.add_argument("--cytogenetics")
     parser.add_argument("--mrd")
-    parser.add_argument(
-        "--pass-only", default=True, action=argparse.BooleanOptionalAction
-    )
+    parser.add_argument("--pass-only", default=True, action=argparse.BooleanOptionalAction)
     parser.add_argument("--min-depth", type=int, default=10)
     parser.add_argument("--min-alt-reads", type=int, default=3)
     parser.add_argument("--min-vaf", type=float, default=0.02)

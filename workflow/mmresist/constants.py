@@ -116,9 +116,17 @@ NONSYNONYMOUS_CONSEQUENCES = (
     LOF_CONSEQUENCES
     | MISSENSE_CONSEQUENCES
     | INFRAME_CONSEQUENCES
-    | frozenset({"stop_lost", "initiator_codon_variant", "disruptive_inframe_deletion",
-                 "disruptive_inframe_insertion", "conservative_inframe_deletion",
-                 "conservative_inframe_insertion", "exon_loss_variant"})
+    | frozenset(
+        {
+            "stop_lost",
+            "initiator_codon_variant",
+            "disruptive_inframe_deletion",
+            "disruptive_inframe_insertion",
+            "conservative_inframe_deletion",
+            "conservative_inframe_insertion",
+            "exon_loss_variant",
+        }
+    )
 )
 
 DISCLAIMER = (

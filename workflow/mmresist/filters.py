@@ -33,8 +33,10 @@ def filter_reasons(
     if call.vaf is not None and call.vaf < min_vaf:
         reasons.append("low_vaf")
     # A variant with no consequence at all is kept: unknown is not evidence of no effect.
-    if protein_altering_only and call.consequence and not (
-        call.consequences & PROTEIN_EFFECT_CONSEQUENCES
+    if (
+        protein_altering_only
+        and call.consequence
+        and not (call.consequences & PROTEIN_EFFECT_CONSEQUENCES)
     ):
         reasons.append("no_protein_effect")
     return reasons

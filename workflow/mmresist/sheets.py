@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -17,7 +17,7 @@ PATIENT_ID = re.compile(r"^[A-Za-z0-9._-]+$")
 RESERVED_PATIENT_IDS = {".", "..", "cohort"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict:
     with open(SCHEMA_DIR / f"{name}.schema.yaml", encoding="utf-8") as stream:
         return yaml.safe_load(stream)

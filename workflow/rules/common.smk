@@ -1,10 +1,12 @@
 # Loading and validation of config and sheets, plus input functions. Nothing else.
 import re
+import shlex
 import sys
 from pathlib import Path
 
 import pandas as pd
 from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
@@ -12,7 +14,6 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from mmresist.clinical import read_table
 from mmresist.errors import InputError
 from mmresist.sheets import patients, read_samples, sheet_frame
-
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -23,7 +24,9 @@ WORK = f"{OUTDIR}/.work"
 try:
     SAMPLES = read_samples(config["samples"])
     CLINICAL = {
-        kind: read_table(config[kind], kind) for kind in CLINICAL_KINDS if config.get(kind)
+        kind: read_table(config[kind], kind)
+        for kind in CLINICAL_KINDS
+        if config.get(kind)
     }
 except InputError as error:
     raise WorkflowError(f"mmresist: invalid input: {error}") from None
@@ -33,6 +36,14 @@ for kind, rows in CLINICAL.items():
     validate(sheet_frame(rows), schema=f"../schemas/{kind}.schema.yaml")
 
 PATIENTS = patients(SAMPLES)
+CONDA_ENV = "../envs/mmresist.yaml"
+
+# How rules call mmresist: the package installed beside this Snakemake (pip install -e .),
+# or, in a conda environment, the workflow's own package put on PYTHONPATH.
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    MMRESIST = f"PYTHONPATH={shlex.quote(str(Path(workflow.basedir) / 'workflow'))} python -m mmresist"
+else:
+    MMRESIST = f"{shlex.quote(sys.executable)} -m mmresist"
 
 
 wildcard_constraints:
@@ -82,8 +93,12 @@ def filter_args(wildcards):
     )
 
 
-def patient_outdir(wildcards):
-    return f"{OUTDIR}/{wildcards.patient}"
+def input_folder(wildcards, input):
+    return str(Path(input[0]).parent)
+
+
+def output_folder(wildcards, output):
+    return str(Path(output[0]).parent)
 
 
 def cohort_reports(wildcards):

@@ -10,15 +10,18 @@ rule patient_report:
         html=f"{OUTDIR}/{{patient}}/report.html",
     log:
         f"{OUTDIR}/{{patient}}/logs/report.log",
+    conda:
+        CONDA_ENV
     threads: 2
     params:
+        mmresist=MMRESIST,
         clinical=clinical_args,
         filters=filter_args,
         build=config["genome_build"],
         annotation=config["annotation"]["mode"],
-        outdir=patient_outdir,
+        outdir=output_folder,
     shell:
-        "mmresist patient --patient {wildcards.patient:q} --samples {input.samples:q}"
+        "{params.mmresist} patient --patient {wildcards.patient:q} --samples {input.samples:q}"
         " --knowledge {input.knowledge:q} --genome-build {params.build}"
         " --annotation-mode {params.annotation}"
         " {params.clinical} {params.filters} --outdir {params.outdir:q} > {log:q} 2>&1"

@@ -5,7 +5,10 @@ rule knowledge_compile:
         f"{WORK}/knowledge.json",
     log:
         f"{OUTDIR}/logs/knowledge_compile.log",
+    conda:
+        CONDA_ENV
     params:
-        folder=config["knowledge"],
+        mmresist=MMRESIST,
+        folder=input_folder,
     shell:
-        "mmresist knowledge compile --dir {params.folder:q} --out {output:q} > {log:q} 2>&1"
+        "{params.mmresist} knowledge compile --dir {params.folder:q} --out {output:q} > {log:q} 2>&1"

@@ -5,8 +5,12 @@ rule patient_pdf:
         f"{OUTDIR}/{{patient}}/report.pdf",
     log:
         f"{OUTDIR}/{{patient}}/logs/pdf.log",
+    conda:
+        CONDA_ENV
+    params:
+        mmresist=MMRESIST,
     shell:
-        "mmresist pdf --html {input.html:q} --pdf {output:q} > {log:q} 2>&1"
+        "{params.mmresist} pdf --html {input.html:q} --pdf {output:q} > {log:q} 2>&1"
 
 
 rule cohort_index:
@@ -17,7 +21,10 @@ rule cohort_index:
         tsv=f"{OUTDIR}/cohort/cohort.tsv",
     log:
         f"{OUTDIR}/logs/cohort_index.log",
+    conda:
+        CONDA_ENV
     params:
-        outdir=f"{OUTDIR}/cohort",
+        mmresist=MMRESIST,
+        outdir=output_folder,
     shell:
-        "mmresist cohort --outdir {params.outdir:q} {input:q} > {log:q} 2>&1"
+        "{params.mmresist} cohort --outdir {params.outdir:q} {input:q} > {log:q} 2>&1"

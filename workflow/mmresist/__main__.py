@@ -1,0 +1,7 @@
+"""`python -m mmresist`: the same entry point as the `mmresist` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
