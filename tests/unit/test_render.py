@@ -633,3 +633,27 @@ def test_cohort_never_links_outside_the_report_folder(tmp_path):
     report["patient_id"] = ".."
     index, _ = render.render_cohort(reports=[report], out_dir=tmp_path)
     assert Page(index.read_text(encoding="utf-8")).attributes("href") == []
+
+
+def test_filtered_variants_without_protein_effect_and_past_the_cap_are_counted_not_listed():
+    report = json.loads(EXAMPLE.read_text())
+    template = next(v for v in report["variants"] if v["filter_reasons"])
+    extra = []
+    for index in range(250):
+        extra.append(dict(template, pos=10_000 + index, filter_reasons=["low_vaf"]))
+    for index in range(300):
+        extra.append(dict(template, pos=20_000 + index, filter_reasons=["no_protein_effect"]))
+    report["variants"] = report["variants"] + extra
+    view = render.report_view(report)
+    listed = len(view["filtered_rows"])
+    assert listed == render.MAX_FILTERED_ROWS
+    assert view["filtered_unlisted"]["no_protein_effect"] == 300
+    total_listable = sum(
+        1
+        for v in report["variants"]
+        if v["filter_reasons"] and "no_protein_effect" not in v["filter_reasons"]
+    )
+    assert view["filtered_unlisted"]["over_cap"] == total_listable - listed
+    html = render.render_html(report)
+    assert "300 filtered variants without an effect on the protein" in html
+    assert f"{total_listable - listed} further filtered variants" in html

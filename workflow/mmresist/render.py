@@ -279,6 +279,10 @@ def _vaf_cells(variant: Mapping, samples: list[Mapping]) -> list[dict]:
     return cells
 
 
+# Most filtered variants listed in the report; the rest are counted and in variants.tsv.
+MAX_FILTERED_ROWS = 200
+
+
 def _depth_note(entry: Mapping) -> str:
     depth = entry.get("depth")
     return "" if depth is None else f"depth {number(depth)}"
@@ -356,6 +360,14 @@ def report_view(report: Mapping) -> dict:
         )
     )
     kept_rows = [{"variant": variant, "cells": _vaf_cells(variant, samples)} for variant in kept]
+    # Variants that cannot change the protein (intronic, UTR, synonymous) and rows past
+    # the cap are counted, not listed: a WGS sample has thousands of them, and every one
+    # is in variants.tsv with its reasons.
+    listable = [
+        variant
+        for variant in filtered
+        if "no_protein_effect" not in as_list(variant.get("filter_reasons"))
+    ]
     filtered_rows = [
         {
             "variant": variant,
@@ -364,8 +376,12 @@ def report_view(report: Mapping) -> dict:
                 for reason in as_list(variant.get("filter_reasons"))
             ],
         }
-        for variant in filtered
+        for variant in listable[:MAX_FILTERED_ROWS]
     ]
+    filtered_unlisted = {
+        "no_protein_effect": len(filtered) - len(listable),
+        "over_cap": max(0, len(listable) - MAX_FILTERED_ROWS),
+    }
 
     copy_number_groups = []
     copy_number = [call for call in as_list(report["copy_number"]) if isinstance(call, Mapping)]
@@ -416,6 +432,8 @@ def report_view(report: Mapping) -> dict:
         "implication_counts": implication_rows,
         "kept_rows": kept_rows,
         "filtered_rows": filtered_rows,
+        "filtered_total": len(filtered),
+        "filtered_unlisted": filtered_unlisted,
         "status_counts": Counter(row["variant"].get("status") for row in kept_rows),
         "copy_number_groups": copy_number_groups,
         # A sample's "cnv" names its copy-number file; none given means "not provided".
