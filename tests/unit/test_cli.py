@@ -69,6 +69,12 @@ def test_unannotated_vcf_is_refused_with_how_to_annotate_and_no_outputs(tmp_path
     assert not outdir.exists()
 
 
+def _demo_args(tmp_path: Path) -> list[str]:
+    vcf = REPO / "resources/demo/vcf/MM-005_relapse.vcf.gz"
+    sheet = _sheet(tmp_path, vcf)
+    return ["patient", "--patient", "P1", "--samples", sheet, "--knowledge", KNOWLEDGE]
+
+
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [
@@ -77,38 +83,14 @@ def test_unannotated_vcf_is_refused_with_how_to_annotate_and_no_outputs(tmp_path
     ],
 )
 def test_patient_command_errors_are_specific(tmp_path, capsys, extra, fragment):
-    vcf = REPO / "resources/demo/vcf/MM-005_relapse.vcf.gz"
-    args = [
-        "patient",
-        "--patient",
-        "P1",
-        "--samples",
-        _sheet(tmp_path, vcf),
-        "--knowledge",
-        KNOWLEDGE,
-        "--outdir",
-        str(tmp_path / "out"),
-    ]
-    assert main(args + extra) == 2
+    outdir = ["--outdir", str(tmp_path / "out")]
+    assert main(_demo_args(tmp_path) + outdir + extra) == 2
     assert fragment in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
 def test_wrong_genome_build_names_the_build_of_the_file(tmp_path, capsys):
-    vcf = REPO / "resources/demo/vcf/MM-005_relapse.vcf.gz"
-    args = [
-        "patient",
-        "--patient",
-        "P1",
-        "--samples",
-        _sheet(tmp_path, vcf),
-        "--knowledge",
-        KNOWLEDGE,
-        "--outdir",
-        str(tmp_path / "out"),
-        "--genome-build",
-        "GRCh37",
-    ]
-    assert main(args) == 2
+    outdir = ["--outdir", str(tmp_path / "out")]
+    assert main(_demo_args(tmp_path) + outdir + ["--genome-build", "GRCh37"]) == 2
     err = capsys.readouterr().err
     assert "the VCF is GRCh38" in err and "genome_build: GRCh37" in err
