@@ -360,3 +360,27 @@ def test_rows_read_from_a_file_flow_through(tmp_path):
     with pytest.raises(InputError) as caught:
         therapy_history(read_table(broken, "therapy_lines"), KNOWLEDGE)
     assert (caught.value.file, caught.value.line, caught.value.field) == (str(broken), 3, "regimen")
+
+
+def test_progression_on_maintenance_makes_only_the_maintenance_drugs_refractory():
+    row = line(1, "VRd+ASCT+lenalidomide", end=END, response="VGPR", progression=date(2020, 6, 1))
+    history = therapy_history([row], KNOWLEDGE)
+    assert history["refractory_drugs"] == ["lenalidomide"]
+    assert "bortezomib" in history["exposed_drugs"]
+    assert "proteasome_inhibitor" not in history["refractory_classes"]
+    assert "not to bortezomib, dexamethasone, melphalan" in history["lines"][0]["refractory_basis"]
+
+
+def test_progression_soon_after_a_transplant_without_maintenance_points_at_melphalan():
+    row = line(1, "VRd+ASCT", end=END, response="VGPR", progression=date(2020, 8, 1))
+    history = therapy_history([row], KNOWLEDGE)
+    assert history["refractory_drugs"] == ["melphalan"]
+
+
+def test_no_response_and_explicit_yes_still_cover_every_drug_of_a_transplant_line():
+    no_response = therapy_history([line(1, "VRd+ASCT", end=END, response="SD")], KNOWLEDGE)
+    assert "bortezomib" in no_response["refractory_drugs"]
+    explicit = therapy_history(
+        [line(1, "VRd+ASCT+lenalidomide", end=END, response="CR", refractory="yes")], KNOWLEDGE
+    )
+    assert {"bortezomib", "lenalidomide", "melphalan"} <= set(explicit["refractory_drugs"])

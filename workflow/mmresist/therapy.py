@@ -81,7 +81,7 @@ def therapy_history(
     classes_of: dict[str, list[str]] = {}
     refractory_drugs: set[str] = set()
     for row in ordered:
-        drugs = _resolve(row, knowledge)
+        drugs, continued = _resolve(row, knowledge)
         for drug in drugs:
             if drug not in classes_of:
                 classes_of[drug] = _classes(drug, knowledge)
@@ -113,7 +113,15 @@ def therapy_history(
             best_response=row.get("best_response"),
             refractory=str(row["refractory"]).strip().lower() if row.get("refractory") else None,
         )
-        line_refractory = drugs if refractory else []
+        # Progression on or soon after the last dose speaks only of the drugs still given
+        # at the end of the line: after a transplant, the maintenance drugs (or melphalan
+        # when nothing follows). Induction drugs stopped before the transplant were
+        # exposed, but their last dose is not in the table.
+        by_progression = refractory and basis.startswith("progression")
+        line_refractory = sorted(continued) if by_progression else (drugs if refractory else [])
+        if by_progression and set(continued) != set(drugs):
+            stopped = ", ".join(sorted(set(drugs) - set(continued)))
+            basis += f"; applies to the drugs given after the transplant, not to {stopped}"
         refractory_drugs.update(line_refractory)
         entries.append(
             {
@@ -184,8 +192,10 @@ def refractory_decision(
     )
 
 
-def _resolve(row: dict[str, Any], knowledge: RegimenKnowledge) -> list[str]:
-    """Sorted generic drug names of a line's regimen; ASCT counts as melphalan."""
+def _resolve(row: dict[str, Any], knowledge: RegimenKnowledge) -> tuple[list[str], list[str]]:
+    """Sorted generic drug names of a line's regimen (ASCT counts as melphalan), and those
+    given up to the end of the line: every drug without a transplant, else the drugs
+    written after the last ASCT (maintenance), or melphalan when nothing follows it."""
     regimen = str(row.get("regimen") or "")
     tokens = [token.strip() for token in regimen.split("+")]
     if not regimen.strip() or any(not token for token in tokens):
@@ -198,9 +208,11 @@ def _resolve(row: dict[str, Any], knowledge: RegimenKnowledge) -> list[str]:
             got=regimen,
         )
     drugs: set[str] = set()
+    after_transplant: set[str] | None = None
     for token in tokens:
         if "".join(token.split()).lower() in TRANSPLANT_TOKENS:
             drugs.add(TRANSPLANT_DRUG)
+            after_transplant = set()
             continue
         try:
             resolved = knowledge.resolve_regimen(token)
@@ -213,8 +225,13 @@ def _resolve(row: dict[str, Any], knowledge: RegimenKnowledge) -> list[str]:
                 expected=REGIMEN_EXPECTED,
                 got=token,
             ) from None
-        drugs.update(drug.strip().lower() for drug in resolved)
-    return sorted(drugs)
+        names = {drug.strip().lower() for drug in resolved}
+        drugs.update(names)
+        if after_transplant is not None:
+            after_transplant.update(names)
+    if after_transplant is None:
+        return sorted(drugs), sorted(drugs)
+    return sorted(drugs), sorted(after_transplant or {TRANSPLANT_DRUG})
 
 
 def _classes(drug: str, knowledge: RegimenKnowledge) -> list[str]:
