@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -12,11 +13,13 @@ import pytest
 from mmresist.constants import CATEGORIES, DRUG_CLASSES
 from mmresist.errors import KnowledgeError
 from mmresist.knowledge import (
+    CRITERION_TYPES,
     SpecError,
     UnknownDrugError,
     UnknownRegimenError,
     describe_gene,
     expected_literature_alias,
+    lab_test_units,
     load_knowledge,
     parse_spec,
     source_problems,
@@ -60,11 +63,12 @@ def test_real_tables_are_valid():
 
 def test_counts_and_version(knowledge):
     assert len(knowledge.genes) >= 90
-    assert len(knowledge.biomarkers) >= 140
+    assert len(knowledge.biomarkers) >= 150
     assert len(knowledge.regimens) >= 40
     assert len(knowledge.drugs) >= 40
+    assert len(knowledge.trials) >= 35
     assert knowledge.version == (KNOWLEDGE / "VERSION").read_text().strip()
-    assert knowledge.version.count(".") == 2
+    assert re.fullmatch(r"\d{4}\.\d{2}\.\d{2}(\.\d+)?", knowledge.version)
 
 
 def test_issue_gene_list_is_covered(knowledge):
@@ -348,6 +352,8 @@ def test_json_round_trip_is_deterministic(knowledge, tmp_path):
     assert reloaded.biomarkers == knowledge.biomarkers
     assert reloaded.gene_aliases == knowledge.gene_aliases
     assert reloaded.resolve_regimen("DKd") == knowledge.resolve_regimen("DKd")
+    assert reloaded.trials == knowledge.trials
+    assert reloaded.rules == knowledge.rules
 
 
 def test_json_load_does_not_import_pandas(knowledge, tmp_path):
@@ -468,3 +474,216 @@ def test_describe_gene(knowledge):
     assert "BM-T1114-VEN" in describe_gene(knowledge, "t(11;14)")
     with pytest.raises(KnowledgeError):
         describe_gene(knowledge, "NOPE1")
+
+
+# -- trials.yaml and rules.yaml ------------------------------------------------------------
+def _criteria(criteria):
+    for criterion in criteria:
+        yield criterion
+        yield from _criteria(criterion.get("criteria", []))
+
+
+def test_trials_are_well_formed(knowledge):
+    ids = [trial["id"] for trial in knowledge.trials]
+    assert len(ids) == len(set(ids))
+    ncts = [trial["nct_id"] for trial in knowledge.trials if trial["nct_id"]]
+    assert len(ncts) == len(set(ncts)) and len(ncts) >= 35
+    units = lab_test_units()
+    types_used = set()
+    for trial in knowledge.trials:
+        assert trial["sources"], trial["id"]
+        assert trial["nct_id"] or trial["other_ids"], trial["id"]
+        if trial["status_checked"] is None:
+            assert trial["status"] == "unknown", trial["id"]
+        else:
+            assert isinstance(trial["status_checked"], str)  # YAML dates stay text
+        for drug in trial["agents"] + trial["comparator_agents"]:
+            assert drug in knowledge.drugs, (trial["id"], drug)
+        for criterion in trial["criteria"]:
+            assert criterion["kind"] in ("inclusion", "exclusion") and criterion["text"]
+        for criterion in _criteria(trial["criteria"]):
+            types_used.add(criterion["type"])
+            assert criterion["type"] in CRITERION_TYPES
+            if criterion["type"] == "lab":
+                assert units[criterion["test"]] == criterion["unit"]
+    # the facts support no age or lab criterion for these trials; the rest are all in use
+    assert set(CRITERION_TYPES) - types_used <= {"age", "lab"}
+
+
+def test_key_trials_carry_their_criteria(knowledge):
+    trials = {trial["short_name"]: trial for trial in knowledge.trials}
+    canova = {c["id"]: c for c in trials["CANOVA"]["criteria"]}
+    assert canova["t11-14"]["spec"] == "t(11;14)" and canova["t11-14"]["kind"] == "inclusion"
+    assert canova["lines"]["min"] == 2
+    assert canova["len-refractory"] == {
+        "id": "len-refractory",
+        "type": "refractory_drug",
+        "kind": "inclusion",
+        "drug": "lenalidomide",
+        "text": "Lenalidomide-refractory",
+    }
+    majestec = {c["id"]: c for c in trials["MajesTEC-3"]["criteria"]}
+    assert majestec["no-bcma"]["rule"] == "excluded"
+    assert (majestec["lines"]["min"], majestec["lines"]["max"]) == (1, 3)
+    assert trials["LINKER-MM3"]["status"] == "recruiting"
+    assert trials["LINKER-MM3"]["status_checked"] == "2024-04-30"
+    assert trials["SUCCESSOR-1"]["nct_verified"] is False
+    assert trials["MonumenTAL-1"]["other_ids"] == ["NCT04634552"]
+    cevostamab = next(t for t in knowledge.trials if t["id"] == "TR-NCI-2023-05384")
+    assert cevostamab["nct_id"] is None
+    assert cevostamab["criteria"][0]["modalities"] == ["car_t"]
+
+
+def test_rules_carry_sources_and_thresholds(knowledge):
+    rules = knowledge.rules
+    by_id = {rule["id"]: rule for rule in rules["supportive_care"]}
+    for rule in rules["supportive_care"]:
+        assert rule["source"] and rule["status"] in ("confirmed", "partly", "unconfirmed")
+        if rule["status"] != "confirmed":
+            assert rule["note"], rule["id"]
+    eu = by_id["SC-RENAL-LEN-EU"]
+    assert eu["status"] == "confirmed" and eu["test"] == "creatinine_clearance"
+    assert [(b["lower"], b["upper"]) for b in eu["bands"]] == [(30, 50), (None, 30), (None, None)]
+    assert "5 mg" in eu["bands"][2]["guidance"] and eu["bands"][2]["condition"] == "on_dialysis"
+    assert by_id["SC-RENAL-LEN-US"]["bands"][0]["upper"] == 60
+    assert by_id["SC-IGG-LOW"]["threshold"] == {"op": "<", "value": 4}
+    assert by_id["SC-IGG-LOW"]["status"] == "unconfirmed"
+    assert by_id["SC-CALCIUM-HIGH"]["unit"] == "mg/dL"
+    topics = {rule["topic"] for rule in rules["supportive_care"]}
+    assert {"renal", "bone", "infection", "anemia", "thrombosis", "neuropathy"} <= topics
+    cgs = {c["id"]: c for c in rules["risk"]["high_risk"]["criteria"]}
+    assert cgs["cgs-17p-tp53"]["criteria"][0]["spec"] == "del(17p)>=0.2"
+    b2m, creatinine = cgs["cgs-b2m"]["criteria"]
+    assert (b2m["op"], b2m["value"], b2m["unit"]) == (">=", 5.5, "mg/L")
+    assert (creatinine["op"], creatinine["value"], creatinine["unit"]) == ("<", 1.2, "mg/dL")
+    points = {p["factor"]: p["points"] for p in rules["risk"]["r2_iss"]["points"]}
+    assert points == {
+        "iss_ii": 1,
+        "iss_iii": 1.5,
+        "del17p": 1,
+        "ldh_high": 1,
+        "t4_14": 1,
+        "gain_1q": 0.5,
+    }
+    groups = [(g["group"], g["min"], g["max"]) for g in rules["risk"]["r2_iss"]["groups"]]
+    assert groups == [("I", 0, 0), ("II", 0.5, 1), ("III", 1.5, 2.5), ("IV", 3, 5)]
+    assert rules["risk"]["r_iss"]["high_risk_cytogenetics"] == "del(17p)|t(4;14)|t(14;16)"
+
+
+def _problems_after(broken: Path, name: str, old: str, new: str) -> list[str]:
+    _edit(broken / name, old, new)
+    return validate_knowledge(broken)
+
+
+def test_trial_with_bad_nct_is_reported(broken):
+    problems = _problems_after(broken, "trials.yaml", "nct_id: NCT03539744", "nct_id: NCT0353974")
+    assert any("trials.yaml trials[1:TR-CANOVA].nct_id" in p for p in problems), problems
+
+
+def test_trial_with_unknown_drug_is_reported(broken):
+    problems = _problems_after(
+        broken, "trials.yaml", "agents: [venetoclax, dexamethasone]", "agents: [venclexta]"
+    )
+    assert any("'venclexta' is not a generic name" in p for p in problems), problems
+    with pytest.raises(KnowledgeError, match="venclexta"):
+        load_knowledge(broken)
+
+
+def test_trial_with_unknown_criterion_type_is_reported(broken):
+    problems = _problems_after(
+        broken, "trials.yaml", "type: prior_lines, kind: inclusion, min: 2,", "type: lines, min: 2,"
+    )
+    assert any("TR-CANOVA" in p and "criteria[1:lines].type" in p for p in problems), problems
+
+
+def test_trial_criterion_with_wrong_parameters_is_reported(broken):
+    problems = _problems_after(
+        broken,
+        "trials.yaml",
+        "type: exposed_class, kind: exclusion, class: bcl2_inhibitor,",
+        "type: exposed_class, kind: exclusion, class: bcl2i,",
+    )
+    assert any("criteria[5:no-bcl2i].class" in p for p in problems), problems
+
+
+def test_trial_with_unparseable_biomarker_spec_is_reported(broken):
+    problems = _problems_after(
+        broken,
+        "trials.yaml",
+        'spec: "t(11;14)", text: "t(11;14) by central FISH"',
+        'spec: "t11;14", text: "t(11;14) by central FISH"',
+    )
+    assert any("TR-CANOVA" in p and ".spec:" in p and "t11;14" in p for p in problems), problems
+
+
+def test_trial_with_unknown_biomarker_id_is_reported(broken):
+    problems = _problems_after(broken, "trials.yaml", "BM-KRAS-C12}", "BM-KRAS-C99}")
+    assert any("'BM-KRAS-C99' is not in biomarkers.tsv" in p for p in problems), problems
+
+
+def test_trial_without_source_is_reported(broken):
+    problems = _problems_after(
+        broken,
+        "trials.yaml",
+        "sources: [NCT03539744, Mateos 2025 J Clin Oncol (CANOVA)]",
+        "sources: []",
+    )
+    assert any("TR-CANOVA" in p and "sources" in p for p in problems), problems
+
+
+def test_trial_status_without_date_is_reported(broken):
+    problems = _problems_after(
+        broken,
+        "trials.yaml",
+        'status: recruiting\n    status_checked: "2024-04-30"',
+        "status: recruiting\n    status_checked: null",
+    )
+    assert any("TR-LINKER-MM3].status" in p and "status: unknown" in p for p in problems), problems
+
+
+def test_duplicate_trial_id_is_reported(broken):
+    problems = _problems_after(broken, "trials.yaml", "id: TR-BELLINI", "id: TR-CANOVA")
+    assert any("duplicate trial id TR-CANOVA" in p for p in problems), problems
+
+
+def test_lab_criterion_test_and_unit_are_checked(broken):
+    lab = (
+        '{id: crcl, type: lab, kind: inclusion, test: creatinine_clearance, op: ">=", '
+        'value: 30, unit: mL/min, text: "CrCl at least 30 mL/min"}'
+    )
+    anchor = "      - {id: no-pom, type: exposed_drug, kind: exclusion, drug: pomalidomide,"
+    _edit(broken / "trials.yaml", anchor, f"      - {lab}\n{anchor}")
+    assert validate_knowledge(broken) == []
+    problems = _problems_after(
+        broken, "trials.yaml", "unit: mL/min, text", "unit: ml/min/1.73m2, text"
+    )
+    assert any("is not the canonical unit of creatinine_clearance" in p for p in problems)
+    problems = _problems_after(broken, "trials.yaml", "test: creatinine_clearance", "test: crcl")
+    assert any("unknown lab test 'crcl'" in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "source: [Revlimid US prescribing information (edition unverified)]",
+            "source: []",
+            "supportive_care[1:SC-RENAL-LEN-US].source",
+        ),
+        ("test: igg\n    unit: g/L", "test: igg\n    unit: mg/dL", "SC-IGG-LOW].unit"),
+        ("{lower: 30, upper: 60,", "{lower: 60, upper: 30,", "lower 60 is not below upper 30"),
+        ('spec: "del(1p32)&gain(1q)|amp(1q)"', 'spec: "del(1p)"', "'del(1p)' in 'del(1p)'"),
+        ("status: confirmed", "status: checked", "supportive_care[0:SC-RENAL-LEN-EU].status"),
+        ("applies_to: {drugs: [lenalidomide]}", "applies_to: {drugs: [revlimid]}", "'revlimid'"),
+        ('threshold: {op: ">", value: 11}', 'threshold: {op: "=", value: 11}', ".op"),
+        ("    source: [Mikhael", "    sources: [Mikhael", "SC-RENAL-LEN-PRE1003"),
+    ],
+)
+def test_malformed_rules_are_reported(broken, old, new, expected):
+    problems = _problems_after(broken, "rules.yaml", old, new)
+    assert any(p.startswith("rules.yaml") and expected in p for p in problems), problems
+
+
+def test_missing_trials_file_is_reported(broken):
+    (broken / "trials.yaml").unlink()
+    assert any("trials.yaml: missing" in p for p in validate_knowledge(broken))

@@ -490,3 +490,35 @@ def test_effects_from_change_when_consequence_is_missing():
     assert "missense" in variant_effects(variant("KRAS", "G12D", ""))
     assert "lof" in variant_effects(variant("CRBN", "Q99*", ""))
     assert variant_effects(variant("KRAS", "G12=", "")) == set()
+
+
+# -- rows added in knowledge 2026.11.27.1 ---------------------------------------------------
+def test_new_rows_match_through_their_types(knowledge):
+    findings = run(
+        knowledge,
+        [variant("XBP1", "L167I", pos=1), variant("NR3C1", "R477H", pos=2)],
+        copy_number=[
+            cn("CAND1", "homozygous_deletion", 0.0),
+            cn("KPNB1", "loss", 1.0),
+            cn("ABCB1", "amplification", 7),
+            cn("PSMC6", "loss", 1.0),
+        ],
+    )
+    found = ids(findings)
+    assert {
+        "BM-XBP1-L167I",
+        "BM-NR3C1-MISSENSE",
+        "BM-CAND1-BIALLELIC",
+        "BM-KPNB1-COPYLOSS",
+        "BM-ABCB1-AMP",
+        "BM-PSMC6-COPYLOSS",
+    } <= found
+    assert by_id(findings, "BM-ABCB1-AMP")["drugs"] == ["carfilzomib"]
+    assert by_id(findings, "BM-CAND1-BIALLELIC")["evidence_level"] == "D"
+    assert by_id(findings, "BM-XBP1-L167I")["evidence_level"] == "E"
+
+
+def test_mdr1_alias_reports_abcb1(knowledge):
+    findings = run(knowledge, copy_number=[cn("MDR1", "amplification", 6)])
+    assert knowledge.canonical_gene("MDR1") == "ABCB1"
+    assert "BM-ABCB1-AMP" in ids(findings)

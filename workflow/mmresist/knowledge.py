@@ -1,9 +1,10 @@
 """Curated knowledge tables: load, validate, compile to JSON, and look up genes, drugs, regimens.
 
-The tables live in ``resources/knowledge/`` (genes, biomarkers, drugs, regimens as TSV plus a
-date-based ``VERSION``). Loading the folder validates every table against its JSON schema in
-``workflow/schemas/knowledge/`` and cross-checks references; ``Knowledge.to_json`` writes one
-compiled file that per-patient jobs load without pandas or jsonschema.
+The tables live in ``resources/knowledge/`` (genes, biomarkers, drugs, regimens as TSV; trials
+and supportive-care/risk rules as YAML; a date-based ``VERSION``). Loading the folder validates
+every table against its JSON schema in ``workflow/schemas/knowledge/`` and cross-checks
+references; ``Knowledge.to_json`` writes one compiled file that per-patient jobs load without
+pandas or jsonschema.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .errors import KnowledgeError
 
 FORMAT = "mmresist-knowledge/1"
 TABLES = ("genes", "biomarkers", "drugs", "regimens")
+DOCUMENTS = ("trials", "rules")  # YAML files, each with a JSON schema of the same name
 COLUMNS = {
     "genes": (
         "symbol",
@@ -63,6 +65,30 @@ COLUMNS = {
 ROLES = ("driver", "therapy_selected", "immunotherapy_target", "drug_target")
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "knowledge"
 VERSION_PATTERN = re.compile(r"^\d{4}\.\d{2}\.\d{2}(\.\d+)?$")
+
+# Trial and risk criteria (resources/knowledge/README.md, "Criterion types"): the parameters
+# each type takes besides the common id, type, kind, text and verified.
+CRITERION_PARAMS: dict[str, frozenset[str]] = {
+    "prior_lines": frozenset({"min", "max"}),
+    "exposed_class": frozenset({"class"}),
+    "refractory_class": frozenset({"class"}),
+    "not_refractory_class": frozenset({"class"}),
+    "exposed_drug": frozenset({"drug"}),
+    "refractory_drug": frozenset({"drug"}),
+    "prior_target_therapy": frozenset({"target", "rule", "modalities"}),
+    "biomarker": frozenset({"biomarker_id", "gene", "alteration_type", "spec"}),
+    "lab": frozenset({"test", "op", "value", "unit"}),
+    "age": frozenset({"min", "max"}),
+    "ecog": frozenset({"max"}),
+    "other": frozenset(),
+    "any_of": frozenset({"criteria"}),
+    "all_of": frozenset({"criteria"}),
+}
+CRITERION_TYPES = tuple(CRITERION_PARAMS)
+CRITERION_COMMON = frozenset({"id", "type", "kind", "text", "verified"})
+# Lab tests a criterion or rule may name, with their canonical unit: the clinical tests of
+# mmresist.clinical.LAB_UNITS plus creatinine clearance, which the reasoning code derives.
+DERIVED_LAB_UNITS = {"creatinine_clearance": "mL/min"}
 
 
 class UnknownDrugError(KnowledgeError, KeyError):
@@ -278,6 +304,8 @@ class Knowledge:
     biomarkers: list[dict]
     drugs: dict[str, dict]
     regimens: dict[str, dict]
+    trials: list[dict] = field(default_factory=list)
+    rules: dict = field(default_factory=dict)
     gene_aliases: dict[str, str] = field(init=False)
     panel_genes: set[str] = field(init=False)
     _drug_exact: dict[str, str] = field(init=False, repr=False)
@@ -376,6 +404,8 @@ class Knowledge:
             "biomarkers": self.biomarkers,
             "drugs": [self.drugs[generic] for generic in self.drugs],
             "regimens": [self.regimens[abbreviation] for abbreviation in self.regimens],
+            "trials": self.trials,
+            "rules": self.rules,
         }
 
     def to_json(self, path: str | os.PathLike) -> None:
@@ -457,13 +487,26 @@ def _regimen_record(row: dict) -> dict:
     }
 
 
-def _build(version: str, tables: dict[str, list[dict]]) -> Knowledge:
+def _trial_record(trial: dict) -> dict:
+    """A trial with its optional fields filled in, so every record has the same keys."""
+    record = dict(trial)
+    record.setdefault("nct_verified", True)
+    for key in ("other_ids", "comparator_agents", "other_agents"):
+        record.setdefault(key, [])
+    for key in ("status_as_seen", "note"):
+        record.setdefault(key, "")
+    return record
+
+
+def _build(version: str, tables: dict) -> Knowledge:
     return Knowledge(
         version=version,
         genes={row["symbol"]: row for row in tables["genes"]},
         biomarkers=tables["biomarkers"],
         drugs={row["generic_name"]: row for row in tables["drugs"]},
         regimens={row["abbreviation"]: row for row in tables["regimens"]},
+        trials=tables.get("trials", []),
+        rules=tables.get("rules", {}),
     )
 
 
@@ -527,6 +570,78 @@ def _schema_problems(table: str, rows: list[dict], path: Path) -> list[str]:
     return problems
 
 
+def _yaml_loader():
+    """A safe YAML loader that keeps dates as strings (the schemas check their format)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
+def _read_documents(directory: Path) -> tuple[dict[str, dict | None], list[str]]:
+    """The parsed YAML documents (None when missing or unreadable) and problems reading them."""
+    import yaml
+
+    documents: dict[str, dict | None] = {}
+    problems: list[str] = []
+    for name in DOCUMENTS:
+        path = directory / f"{name}.yaml"
+        documents[name] = None
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+            continue
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())  # noqa: S506
+        except (UnicodeDecodeError, yaml.YAMLError) as error:
+            problems.append(f"{path}: not readable YAML ({error})")
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"{path}: expected a mapping with 'format' at the top")
+            continue
+        documents[name] = data
+    return documents, problems
+
+
+def _document_schema_problems(name: str, data: dict) -> list[str]:
+    import jsonschema
+
+    schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
+        problems.append(
+            f"{name}.yaml {_yaml_path(data, list(error.absolute_path))}: {error.message}"
+        )
+    return problems
+
+
+def _yaml_path(data: object, path: list) -> str:
+    """``trials[3].criteria[1].kind`` with the id of each list item that has one."""
+    text = ""
+    node = data
+    for step in path:
+        if isinstance(step, int):
+            label = str(step)
+            if isinstance(node, list) and step < len(node) and isinstance(node[step], dict):
+                item_id = node[step].get("id")
+                if isinstance(item_id, str):
+                    label = f"{step}:{item_id}"
+            text += f"[{label}]"
+        else:
+            text += f".{step}" if text else str(step)
+        try:
+            node = node[step]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return text or "(top)"
+
+
 def validate_knowledge(directory: str | os.PathLike) -> list[str]:
     """Every problem in the knowledge folder; an empty list means valid."""
     folder = Path(directory)
@@ -535,9 +650,16 @@ def validate_knowledge(directory: str | os.PathLike) -> list[str]:
     version, raw, problems = _read_raw(folder)
     for table in TABLES:
         problems += _schema_problems(table, raw[table], folder / f"{table}.tsv")
+    documents, document_problems = _read_documents(folder)
+    problems += document_problems
+    for name in DOCUMENTS:
+        if documents[name] is not None:
+            problems += _document_schema_problems(name, documents[name])
     if problems:
         return problems
-    return _reference_problems(raw)
+    problems = _reference_problems(raw)
+    problems += _document_problems(raw, documents)
+    return problems
 
 
 def _where(table: str, index: int, column: str) -> str:
@@ -667,6 +789,254 @@ def _reference_problems(raw: dict[str, list[dict]]) -> list[str]:
     return problems
 
 
+# ---------------------------------------------------------------------------
+# Trials and rules: cross-references the schemas cannot check
+# ---------------------------------------------------------------------------
+@dataclass
+class _Context:
+    """What criteria and rules may refer to: drugs, genes, biomarker ids, lab tests."""
+
+    generics: set[str]
+    drug_classes: dict[str, set[str]]
+    symbols: set[str]
+    biomarker_ids: set[str]
+    lab_units: dict[str, str]
+
+
+def lab_test_units() -> dict[str, str]:
+    """Lab tests a criterion or rule may name → canonical unit (clinical tests + CrCl)."""
+    from .clinical import LAB_UNITS
+
+    units = {test: canonical for test, (canonical, _) in LAB_UNITS.items()}
+    units.update(DERIVED_LAB_UNITS)
+    return units
+
+
+def _document_problems(raw: dict[str, list[dict]], documents: dict) -> list[str]:
+    context = _Context(
+        generics={row["generic_name"] for row in raw["drugs"]},
+        drug_classes={
+            row["generic_name"]: set(split_list(row["drug_classes"])) for row in raw["drugs"]
+        },
+        symbols={row["symbol"] for row in raw["genes"]},
+        biomarker_ids={row["id"] for row in raw["biomarkers"]},
+        lab_units=lab_test_units(),
+    )
+    return _trial_problems(documents["trials"]["trials"], context) + _rule_problems(
+        documents["rules"], context
+    )
+
+
+def _trial_problems(trials: list[dict], context: _Context) -> list[str]:
+    problems: list[str] = []
+    seen_ids: set[str] = set()
+    seen_registry: dict[str, str] = {}
+    for index, trial in enumerate(trials):
+        where = f"trials.yaml trials[{index}:{trial['id']}]"
+        if trial["id"] in seen_ids:
+            problems.append(f"{where}.id: duplicate trial id {trial['id']}")
+        seen_ids.add(trial["id"])
+        registry_ids = [trial["nct_id"]] if trial["nct_id"] else []
+        registry_ids += trial.get("other_ids", [])
+        if not registry_ids:
+            problems.append(f"{where}.nct_id: a trial without an NCT id needs other_ids")
+        for registry_id in registry_ids:
+            owner = seen_registry.get(registry_id)
+            if owner is not None and owner != trial["id"]:
+                problems.append(f"{where}: registry id {registry_id} also names {owner}")
+            seen_registry[registry_id] = trial["id"]
+            if registry_id.upper().startswith("NCT") and not re.fullmatch(r"NCT\d{8}", registry_id):
+                problems.append(
+                    f"{where}.other_ids: NCT id must be 'NCT' and 8 digits (got '{registry_id}')"
+                )
+        problems += _status_problems(trial, where)
+        for key in ("agents", "comparator_agents"):
+            for drug in trial.get(key, []):
+                if drug not in context.generics:
+                    problems.append(f"{where}.{key}: '{drug}' is not a generic name in drugs.tsv")
+        if not trial["agents"] and not trial.get("other_agents"):
+            problems.append(f"{where}.agents: a trial names its agents (or other_agents)")
+        if not trial.get("other_agents"):
+            held = set().union(*(context.drug_classes.get(d, set()) for d in trial["agents"]))
+            for drug_class in trial["drug_classes"]:
+                if drug_class not in held:
+                    problems.append(
+                        f"{where}.drug_classes: no agent of the trial is a {drug_class}"
+                    )
+        problems += _source_list_problems(trial["sources"], f"{where}.sources")
+        try:
+            date.fromisoformat(trial["last_reviewed"])
+        except ValueError:
+            problems.append(f"{where}.last_reviewed: not an ISO date")
+        problems += _criteria_problems(trial["criteria"], f"{where}.criteria", context, top=True)
+    return problems
+
+
+def _status_problems(trial: dict, where: str) -> list[str]:
+    checked = trial["status_checked"]
+    if checked is None:
+        if trial["status"] != "unknown":
+            return [
+                f"{where}.status: '{trial['status']}' needs the date it was seen in "
+                "status_checked; without a date write status: unknown (and the wording seen "
+                "in status_as_seen)"
+            ]
+        return []
+    try:
+        date.fromisoformat(checked if len(checked) == 10 else f"{checked}-01")
+    except ValueError:
+        return [f"{where}.status_checked: '{checked}' is not a real date"]
+    return []
+
+
+def _source_list_problems(sources: list[str], where: str) -> list[str]:
+    if not sources:
+        return [f"{where}: no source"]
+    return [f"{where}: {problem}" for token in sources for problem in source_problems(token)]
+
+
+def _criteria_problems(
+    criteria: list[dict], where: str, context: _Context, *, top: bool
+) -> list[str]:
+    problems: list[str] = []
+    ids: set[str] = set()
+    for index, criterion in enumerate(criteria):
+        label = f"{where}[{index}:{criterion['id']}]" if "id" in criterion else f"{where}[{index}]"
+        if "id" in criterion:
+            if criterion["id"] in ids:
+                problems.append(f"{label}.id: duplicate criterion id")
+            ids.add(criterion["id"])
+        problems += _criterion_problems(criterion, label, context, top=top)
+    return problems
+
+
+def _criterion_problems(criterion: dict, where: str, context: _Context, *, top: bool) -> list[str]:
+    kind = criterion["type"]
+    problems: list[str] = []
+    if kind not in CRITERION_PARAMS:
+        return [f"{where}.type: unknown criterion type '{kind}' ({', '.join(CRITERION_TYPES)})"]
+    extra = set(criterion) - CRITERION_COMMON - CRITERION_PARAMS[kind]
+    if extra:
+        problems.append(f"{where}: '{kind}' takes no {', '.join(sorted(extra))}")
+    if not top and "kind" in criterion:
+        problems.append(f"{where}.kind: only top-level criteria say inclusion or exclusion")
+    if kind in ("prior_lines", "age"):
+        low, high = criterion.get("min"), criterion.get("max")
+        if low is not None and high is not None and low > high:
+            problems.append(f"{where}: min {low} is above max {high}")
+        if kind == "prior_lines" and any(v is not None and v != int(v) for v in (low, high)):
+            problems.append(f"{where}: prior lines are whole numbers")
+    elif kind in ("exposed_drug", "refractory_drug"):
+        if criterion["drug"] not in context.generics:
+            problems.append(
+                f"{where}.drug: '{criterion['drug']}' is not a generic name in drugs.tsv"
+            )
+    elif kind == "not_refractory_class":
+        if criterion.get("kind") == "exclusion":
+            problems.append(
+                f"{where}.kind: not_refractory_class is an inclusion; write refractory_class "
+                "as an inclusion instead of a double negative"
+            )
+    elif kind == "prior_target_therapy":
+        expected = "exclusion" if criterion["rule"] == "excluded" else "inclusion"
+        if "kind" in criterion and criterion["kind"] != expected:
+            problems.append(f"{where}.kind: rule '{criterion['rule']}' goes with kind '{expected}'")
+    elif kind == "biomarker":
+        problems += _biomarker_criterion_problems(criterion, where, context)
+    elif kind == "lab":
+        problems += _lab_problems(criterion["test"], criterion["unit"], where, context)
+    elif kind in ("any_of", "all_of"):
+        problems += _criteria_problems(
+            criterion["criteria"], f"{where}.criteria", context, top=False
+        )
+    return problems
+
+
+def _biomarker_criterion_problems(criterion: dict, where: str, context: _Context) -> list[str]:
+    if "biomarker_id" in criterion:
+        if set(criterion) & {"gene", "alteration_type", "spec"}:
+            return [f"{where}: give either biomarker_id or alteration_type and spec, not both"]
+        if criterion["biomarker_id"] not in context.biomarker_ids:
+            return [f"{where}.biomarker_id: '{criterion['biomarker_id']}' is not in biomarkers.tsv"]
+        return []
+    problems = []
+    try:
+        parse_spec(criterion["alteration_type"], criterion["spec"])
+    except SpecError as error:
+        problems.append(f"{where}.spec: {error}")
+    gene = criterion.get("gene")
+    if criterion["alteration_type"] != "cytogenetic" and gene is None:
+        problems.append(f"{where}.gene: a {criterion['alteration_type']} criterion names its gene")
+    if gene is not None and gene not in context.symbols:
+        problems.append(f"{where}.gene: '{gene}' is not a symbol in genes.tsv")
+    return problems
+
+
+def _lab_problems(test: str, unit: str, where: str, context: _Context) -> list[str]:
+    if test not in context.lab_units:
+        return [f"{where}.test: unknown lab test '{test}' ({', '.join(sorted(context.lab_units))})"]
+    if unit != context.lab_units[test]:
+        return [
+            f"{where}.unit: '{unit}' is not the canonical unit of {test} "
+            f"('{context.lab_units[test]}')"
+        ]
+    return []
+
+
+def _rule_problems(rules: dict, context: _Context) -> list[str]:
+    problems: list[str] = []
+    ids: set[str] = set()
+    for index, rule in enumerate(rules["supportive_care"]):
+        where = f"rules.yaml supportive_care[{index}:{rule['id']}]"
+        if rule["id"] in ids:
+            problems.append(f"{where}.id: duplicate rule id {rule['id']}")
+        ids.add(rule["id"])
+        for drug in rule.get("applies_to", {}).get("drugs", []):
+            if drug not in context.generics:
+                problems.append(f"{where}.applies_to: '{drug}' is not a generic name in drugs.tsv")
+        if "test" in rule:
+            problems += _lab_problems(rule["test"], rule["unit"], where, context)
+        for number, band in enumerate(rule.get("bands", [])):
+            low, high = band["lower"], band["upper"]
+            if low is not None and high is not None and low >= high:
+                problems.append(f"{where}.bands[{number}]: lower {low} is not below upper {high}")
+        problems += _source_list_problems(rule["source"], f"{where}.source")
+    risk = rules["risk"]
+    for key, section in risk.items():
+        where = f"rules.yaml risk.{key}"
+        if section["id"] in ids:
+            problems.append(f"{where}.id: duplicate rule id {section['id']}")
+        ids.add(section["id"])
+        problems += _source_list_problems(section["source"], f"{where}.source")
+    high_risk = risk["high_risk"]
+    problems += _criteria_problems(
+        high_risk["criteria"], "rules.yaml risk.high_risk.criteria", context, top=False
+    )
+    for key in ("iss", "r_iss"):
+        for number, stage in enumerate(risk[key]["stages"]):
+            problems += _criteria_problems(
+                stage.get("criteria", []),
+                f"rules.yaml risk.{key}.stages[{number}].criteria",
+                context,
+                top=False,
+            )
+    cyto_specs = [("risk.r_iss.high_risk_cytogenetics", risk["r_iss"]["high_risk_cytogenetics"])]
+    cyto_specs += [
+        (f"risk.r2_iss.points[{number}].spec", item["spec"])
+        for number, item in enumerate(risk["r2_iss"]["points"])
+        if "spec" in item
+    ]
+    for where, spec in cyto_specs:
+        try:
+            parse_spec("cytogenetic", spec)
+        except SpecError as error:
+            problems.append(f"rules.yaml {where}: {error}")
+    for number, group in enumerate(risk["r2_iss"]["groups"]):
+        if group["min"] > group["max"]:
+            problems.append(f"rules.yaml risk.r2_iss.groups[{number}]: min is above max")
+    return problems
+
+
 def _class_problems(text: str, where: str) -> list[str]:
     return [
         f"{where}: unknown drug class '{value}'"
@@ -718,6 +1088,11 @@ def load_knowledge(path: str | os.PathLike) -> Knowledge:
             "drugs": [_drug_record(row) for row in raw["drugs"]],
             "regimens": [_regimen_record(row) for row in raw["regimens"]],
         }
+        documents, _ = _read_documents(source)
+        trials, rules = documents["trials"], documents["rules"]
+        assert trials is not None and rules is not None
+        tables["trials"] = [_trial_record(trial) for trial in trials["trials"]]
+        tables["rules"] = {key: value for key, value in rules.items() if key != "format"}
         return _build(version, tables)
     if source.is_file():
         try:
@@ -779,6 +1154,7 @@ def describe_gene(knowledge: Knowledge, name: str) -> str:
 
 
 __all__ = [
+    "CRITERION_TYPES",
     "Knowledge",
     "ROLES",
     "SpecError",
@@ -786,6 +1162,7 @@ __all__ = [
     "UnknownRegimenError",
     "describe_gene",
     "expected_literature_alias",
+    "lab_test_units",
     "load_knowledge",
     "parse_spec",
     "source_problems",
