@@ -593,3 +593,274 @@ def test_real_files_that_are_not_vcfs_are_rejected(realdata):
         with pytest.raises(InputError) as caught:
             read(realdata / relative)
         assert relative.rsplit("/", 1)[1] in str(caught.value)
+
+
+# --- parallel reading of indexed files ----------------------------------------------------
+
+
+def several_contigs_vep() -> str:
+    tp53 = ",".join([background("TP53", "G"), background("TP53", "AAA")])  # names no ALT
+    nras = ",".join([background("NRAS", "G"), background("NRAS", "CCC")])
+    records = [
+        row("chr1", 1000, "A", "C", f"CSQ={background('OR4F5', 'C')}", "GT:AD:AF:DP",
+            "0/1:50,50:0.5:100"),
+        row("chr1", 114713909, "C", "G,T", f"CSQ={nras}", "GT:AD:AF:DP",
+            "1/2:40,30,30:0.3,0.3:100", filt="weak_evidence"),
+        row("chr1", 114713950, "C", "T", ".", "GT:AD:AF:DP", "0/1:40,10:0.2:50"),
+        row("chr3", 5000, "G", "A", f"CSQ={background('GENE3', 'A')}", "GT:AD:AF:DP",
+            "0/1:50,50:0.5:100"),
+        row("chr12", 25245350, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP",
+            "0/1:70,30:0.3:100"),
+        row("chr12", 25245351, "C", "A,T",
+            f"CSQ={kras_g12d('A', '1')},{kras_g12d('T', '2')}", "GT:AD:AF:DP",
+            "1/2:50,25,25:0.25,0.25:100"),
+        row("chr14", 7000, "T", "C", f"CSQ={background('GENE14', 'C')}", "GT:AD:AF:DP",
+            "0/1:50,50:0.5:100"),
+        row("chr17", 7675088, "C", "G,T", f"CSQ={tp53}", "GT:AD:AF:DP",
+            "1/2:40,30,30:0.3,0.3:100"),
+        row("chr17", 7675100, "C", "T", f"CSQ={background('TP53', 'T')}", "GT:AD:AF:DP",
+            "0/1:.,5:.:40"),
+    ]  # fmt: skip
+    return vcf_text(info=[vep_header()], formats=MUTECT2, samples=["TUMOR"], records=records)
+
+
+def several_contigs_bcsq() -> str:
+    def bcsq(gene: str, change: str, dna: str) -> str:
+        return f"missense|{gene}|ENST_{gene}|protein_coding|-|{change}|{dna}"
+
+    records = [
+        row("chr1", 114713908, "T", "G",
+            "BCSQ=" + bcsq("NRAS", "61Q>61P", "114713908T>G+114713909C>A"), "GT:AD", "0/1:30,10"),
+        row("chr1", 114713909, "C", "A,G", "BCSQ=@114713908", "GT:AD", "1/2:30,10,5"),
+        row("chr3", 100, "C", "T", "BCSQ=" + bcsq("GENE3", "1A>1V", "100C>T"), "GT:AD", "0/1:1,1"),
+        row("chr12", 25245350, "C", "A",
+            "BCSQ=" + bcsq("KRAS", "12G>12F", "25245350C>A+25245351C>A"), "GT:AD", "0/1:30,10"),
+        row("chr12", 25245351, "C", "A,T", "BCSQ=@25245350", "GT:AD", "1/2:40,10,3"),
+        row("chr17", 7675088, "C", "G,T", "BCSQ=" + bcsq("TP53", "175R>175X", "1C>G"),
+            "GT:AD", "1/2:40,30,30"),
+    ]  # fmt: skip
+    return vcf_text(info=[BCSQ_HEADER], formats=("GT", "AD"), samples=["TUMOR"], records=records)
+
+
+def index_file(path):
+    import pysam
+    import pysam.bcftools
+
+    if path.suffix == ".bcf":
+        pysam.bcftools.index(str(path))
+    elif not path.with_name(path.name + ".tbi").exists():
+        pysam.tabix_index(str(path), preset="vcf", force=True)
+    return path
+
+
+@pytest.fixture
+def parallel_always(monkeypatch):
+    """Read every indexed file in parallel however small, and record whether it was."""
+    import mmresist.vcf as vcf_module
+
+    monkeypatch.setattr(vcf_module, "PARALLEL_MIN_RECORDS", 0)
+    used: list[bool] = []
+    original = vcf_module._read_parallel
+
+    def spy(setup, plan):
+        parts = original(setup, plan)
+        used.append(parts is not None)
+        return parts
+
+    monkeypatch.setattr(vcf_module, "_read_parallel", spy)
+    return used
+
+
+@pytest.mark.parametrize("kind", ["vcf.gz", "bcf"])
+@pytest.mark.parametrize("make", [several_contigs_vep, several_contigs_bcsq])
+def test_parallel_read_equals_one_pass(tmp_path, parallel_always, kind, make):
+    path = index_file(write_vcf(tmp_path, "multi", make(), kind=kind))
+    one_pass = read_sample(
+        vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=1
+    )
+    assert parallel_always == []
+    assert one_pass.records_in_panel >= 3 and len(one_pass.warnings) >= 2
+    assert len({call.chrom for call in one_pass.calls}) == 3
+    for threads in (2, 3, 8):
+        parallel = read_sample(
+            vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=threads
+        )
+        assert parallel == one_pass
+    assert parallel_always == [True, True, True]
+
+
+def test_parallel_read_counts(tmp_path, parallel_always):
+    path = index_file(write_vcf(tmp_path, "multi", several_contigs_vep(), kind="vcf.gz"))
+    ingest = read_sample(
+        vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2
+    )
+    assert parallel_always == [True]
+    assert (ingest.records_read, ingest.records_in_panel) == (9, 5)
+    assert [(c.chrom, c.pos, c.alt, c.gene) for c in ingest.calls] == [
+        ("chr1", 114713909, "G", "NRAS"),
+        ("chr1", 114713909, "T", "NRAS"),
+        ("chr12", 25245350, "T", "KRAS"),
+        ("chr12", 25245351, "A", "KRAS"),
+        ("chr12", 25245351, "T", "KRAS"),
+        ("chr17", 7675088, "G", "TP53"),
+        ("chr17", 7675088, "T", "TP53"),
+        ("chr17", 7675100, "T", "TP53"),
+    ]
+    assert [warning.split(":")[0] for warning in ingest.warnings] == ["chr1", "chr17"]
+
+
+def test_small_or_unindexed_files_are_read_in_one_pass(tmp_path, parallel_always, monkeypatch):
+    import mmresist.vcf as vcf_module
+
+    plain = write_vcf(tmp_path, "plain", several_contigs_vep())
+    read_sample(vcf_path=plain, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2)
+    unindexed = write_vcf(tmp_path / "u", "unindexed", several_contigs_vep(), kind="bcf")
+    read_sample(vcf_path=unindexed, sample_id="S1", tumor_sample=None, panel_genes=PANEL)
+    assert parallel_always == []
+    assert not unindexed.with_name(unindexed.name + ".csi").exists()  # never indexed here
+    monkeypatch.setattr(vcf_module, "PARALLEL_MIN_RECORDS", 10)
+    small = index_file(write_vcf(tmp_path / "s", "small", several_contigs_vep(), kind="vcf.gz"))
+    read_sample(vcf_path=small, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2)
+    assert parallel_always == []
+
+
+def test_stale_index_is_not_used(tmp_path, parallel_always):
+    import os
+
+    path = index_file(write_vcf(tmp_path, "stale", several_contigs_vep(), kind="vcf.gz"))
+    index = path.with_name(path.name + ".tbi")
+    os.utime(index, (path.stat().st_mtime - 60, path.stat().st_mtime - 60))
+    ingest = read_sample(
+        vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2
+    )
+    assert parallel_always == []
+    assert ingest.records_read == 9
+
+
+def test_parallel_worker_error_gives_the_one_pass_message(tmp_path, parallel_always):
+    text = several_contigs_vep().replace("chr14\t7000\t", "chr14\t7000x\t")
+    path = index_file(write_vcf(tmp_path, "bad", text, kind="vcf.gz"))
+    with pytest.raises(InputError) as one_pass:
+        read_sample(vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=1)
+    with pytest.raises(InputError) as parallel:
+        read_sample(vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2)
+    assert str(parallel.value) == str(one_pass.value)
+    assert "bad.vcf.gz" in str(parallel.value)
+
+
+# --- more callers, and what real files got wrong --------------------------------------------
+
+RADIA_AF = '##FORMAT=<ID=AF,Number=.,Type=Float,Description="Fraction of reads supporting alleles">'
+AD_ANY = '##FORMAT=<ID=AD,Number=.,Type=Integer,Description="Depth of reads supporting alleles">'
+DP4 = (
+    '##FORMAT=<ID=DP4,Number=4,Type=Integer,Description="ref-forward, ref-reverse, '
+    'alt-forward and alt-reverse bases">'
+)
+PCGR = (
+    '##FORMAT=<ID=DPT,Number=1,Type=Integer,Description="Depth (tumor)">',
+    '##FORMAT=<ID=DPC,Number=1,Type=Integer,Description="Depth (control)">',
+    '##FORMAT=<ID=ADT,Number=.,Type=String,Description="Allelic depths (tumor)">',
+    '##FORMAT=<ID=ADC,Number=.,Type=String,Description="Allelic depths (control)">',
+)
+
+
+def test_radia_af_lists_ref_first(tmp_path):
+    got = depths_of(
+        tmp_path, ("GT", "DP", AD_ANY, RADIA_AF), "GT:DP:AD:AF", "0/1:106:95,11:0.9,0.1"
+    )
+    assert got == [(0.1, 106, 11)]
+
+
+def test_somaticsniper_dp4(tmp_path):
+    got = depths_of(tmp_path, ("GT", "DP", DP4), "GT:DP:DP4", "0/1:7:0,3,0,4")
+    assert got == [(round(4 / 7, 6), 7, 4)]
+
+
+def test_pcgr_tumour_depths_in_one_column(tmp_path):
+    got = depths_of(tmp_path, ("GT", *PCGR), "GT:DPC:DPT:ADC:ADT", "0/1:26:29:.,.:21,8")
+    assert got == [(round(8 / 29, 6), 29, 8)]
+
+
+def test_lone_ad_value_is_not_an_alt_count_and_vaf_never_exceeds_one(tmp_path):
+    # A merged callers' file: AD (Number=.) holds one value, not the ALT count.
+    assert depths_of(tmp_path, ("GT", "DP", AD_ANY), "GT:DP:AD", "0/1:76:77") == [(None, 76, None)]
+    assert depths_of(tmp_path, ("GT", "AD", "DP"), "GT:AD:DP", "0/1:.,50:40") == [(None, 40, 50)]
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        ("12:00:01 INFO starting\n##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER"
+         "\tINFO\n", "a log message written into the file"),
+        ("##source=x\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n",
+         "not ##fileformat=VCFv4.x"),
+        ("##fileformat=VCFv4.2\n#CHROM POS ID REF ALT QUAL FILTER INFO\n",
+         "separates its columns with spaces, not tabs"),
+        ("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\n",
+         "FORMAT column but no sample columns"),
+        ("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tT\t\n",
+         "empty sample name"),
+    ],
+)  # fmt: skip
+def test_unreadable_headers_say_what_is_wrong(tmp_path, header, problem):
+    path = tmp_path / "bad.vcf"
+    path.write_text(header, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert str(path) in str(caught.value)
+    assert problem in str(caught.value)
+
+
+def test_line_cut_short_and_joined_with_the_next_is_refused(tmp_path):
+    good = row(
+        "chr12", 25245350, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP", "0/1:60,40:0.4:100"
+    )
+    cut = good[: good.index("|MODERATE")]  # the record breaks off inside its CSQ ...
+    joined = cut + row("chr12", 25245999, "G", "A", ".", "GT:AD:AF:DP", "0/1:60,40:0.4:100")
+    text = vcf_text(info=[vep_header()], formats=MUTECT2, samples=["TUMOR"], records=[joined])
+    with pytest.raises(InputError, match="cut short and joined") as caught:
+        read(write_vcf(tmp_path, "joined", text))
+    assert "joined.vcf" in str(caught.value)
+
+
+def test_missing_annotation_is_reported_before_the_tumour_column(tmp_path):
+    text = vcf_text(formats=MUTECT2, samples=["NORMAL", "TUMOR"],
+                    records=[row("chr12", 25245350, "C", "T", ".", "GT:AD:AF:DP",
+                                 "0/0:60,0:0:60", "0/1:60,40:0.4:100")])  # fmt: skip
+    with pytest.raises(AnnotationMissingError):
+        read(write_vcf(tmp_path, "plain", text))
+
+
+def test_counts_that_disagree_with_the_index_fall_back_to_one_pass(tmp_path, parallel_always,
+                                                                   monkeypatch):  # fmt: skip
+    import mmresist.vcf as vcf_module
+
+    path = index_file(write_vcf(tmp_path, "multi", several_contigs_vep(), kind="vcf.gz"))
+    one_pass = read_sample(
+        vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=1
+    )
+    real = vcf_module._index_counts
+    monkeypatch.setattr(
+        vcf_module, "_index_counts", lambda p: [(name, n + 1) for name, n in real(p)]
+    )
+    again = read_sample(
+        vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2
+    )
+    assert parallel_always == [False]
+    assert again == one_pass
+    monkeypatch.setattr(vcf_module, "_index_counts", lambda p: None)  # no counts: one pass
+    assert (
+        read_sample(vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2)
+        == one_pass
+    )
+    assert parallel_always == [False]
+
+
+def test_runs_are_consecutive_and_balanced():
+    from mmresist.vcf import _runs
+
+    weights = [("chr1", 80), ("chr2", 80), ("chr3", 65), ("chr4", 63), ("chr5", 60), ("chrX", 52)]
+    assert _runs(weights, 2) == [["chr1", "chr2", "chr3"], ["chr4", "chr5", "chrX"]]
+    assert _runs(weights, 3) == [["chr1", "chr2"], ["chr3", "chr4"], ["chr5", "chrX"]]
+    assert _runs([("chr1", 5), ("chr2", 1000)], 2) == [["chr1"], ["chr2"]]
+    assert _runs([("chr1", 1000), ("chr2", 5)], 4) == [["chr1"], ["chr2"]]

@@ -6,7 +6,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .annotation import (
@@ -33,6 +33,8 @@ BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b00030000000000000000
 # htslib's in-memory markers for a missing value and for the end of a short vector.
 _INT_MISSING = -2147483648
 _INT_VECTOR_END = -2147483647
+# Count fields some callers declare Type=String and write as "ref,alt".
+_STRING_COUNTS = frozenset({"ADT", "ADC"})
 
 
 # ---------------------------------------------------------------------------
@@ -175,6 +177,10 @@ def _per_allele(values: list[Any] | None, number: str | None, alt_index: int, n_
     """The value for one ALT of a per-ALT (Number=A) or single-valued field."""
     if not values:
         return None
+    if number == "R" or (number not in {"A", "1"} and len(values) == n_alts + 1):
+        # One value per allele, REF first (RADIA's AF "fraction of reads supporting
+        # alleles 0/1/2...", Number=.).
+        return values[alt_index + 1] if alt_index + 1 < len(values) else None
     if number == "A" or len(values) == n_alts > 1:
         return values[alt_index] if alt_index < len(values) else None
     if n_alts == 1:
@@ -210,9 +216,10 @@ def allele_depths(
 ) -> tuple[float | None, int | None, int | None]:
     """(VAF, depth, alt reads) of one ALT in one sample, each None when the file does not say.
 
-    Understands FORMAT AF/FA + AD + DP (Mutect2, MuTect1, VarDict, generic), FreeBayes
-    AO/RO, Strelka2 tier-1 {A,C,G,T}U (SNVs) and TAR/TIR (indels), and VarScan2
-    FREQ/AD/RD. A caller's own allele fraction wins over one computed from counts.
+    Understands FORMAT AF/FA + AD + DP (Mutect2, MuTect1, VarDict, MuSE, Pindel, generic),
+    RADIA's per-allele AF (REF first), FreeBayes AO/RO, Strelka2 tier-1 {A,C,G,T}U (SNVs)
+    and TAR/TIR (indels), VarScan2 FREQ/AD/RD, SomaticSniper DP4, and PCGR's DPT/ADT.
+    A caller's own allele fraction wins over one computed from counts.
     """
     ref = variant.REF.upper()
     alts = variant.ALT
@@ -220,7 +227,11 @@ def allele_depths(
     alt = alts[alt_index].upper()
 
     def ints(key: str) -> list[Any] | None:
-        return _sample_values(variant, key, sample_index, header_formats)
+        values = _sample_values(variant, key, sample_index, header_formats)
+        if values and len(values) == 1 and isinstance(values[0], str) and key in _STRING_COUNTS:
+            # PCGR writes ADT/ADC as Type=String "21,8".
+            values = [int(v) if v.strip().isdigit() else None for v in values[0].split(",")]
+        return values
 
     def finish(vaf: float | None, depth: int | None, alt_reads: int | None):
         if vaf is not None:
@@ -249,15 +260,19 @@ def allele_depths(
 
     alt_reads: int | None = None
     counted_total: int | None = None
-    allelic = ints("AD")
+    # PCGR's one-column tumour/control layout: DPT/ADT are the tumour's DP/AD.
+    pcgr = "AD" not in header_formats and "ADT" in header_formats
+    depth_key = "DPT" if pcgr or ("DP" not in header_formats and "DPT" in header_formats) else "DP"
+    allelic = ints("ADT" if pcgr else "AD")
     if allelic:
-        number = header_formats.get("AD")
+        number = "R" if pcgr else header_formats.get("AD")
         if number == "R" or len(allelic) == n_alts + 1:
             alt_reads = allelic[alt_index + 1] if alt_index + 1 < len(allelic) else None
             if all(count is not None for count in allelic):
                 counted_total = sum(allelic)
-        elif len(allelic) == n_alts:
-            # VarScan2 writes AD as the ALT count only (Number=1) with RD for REF.
+        elif len(allelic) == n_alts and (number == "1" or "RD" in header_formats):
+            # VarScan2 writes AD as the ALT count only (Number=1) with RD for REF. A lone
+            # value of an AD declared otherwise (merged callers' files) says nothing sure.
             alt_reads = allelic[alt_index]
             ref_reads = _first(ints("RD"))
             if ref_reads is not None and all(count is not None for count in allelic):
@@ -272,8 +287,14 @@ def allele_depths(
                 counted_total = ref_reads + sum(observed)
     if alt_reads is None and n_alts == 1:
         alt_reads = _first(ints("VD"))  # VarDict's variant depth
+    if alt_reads is None and n_alts == 1 and header_formats.get("DP4") == "4":
+        # SomaticSniper, samtools: high-quality ref-fwd, ref-rev, alt-fwd, alt-rev.
+        strands = ints("DP4")
+        if strands and len(strands) == 4 and all(count is not None for count in strands):
+            alt_reads = strands[2] + strands[3]
+            counted_total = sum(strands)
 
-    depth = _first(ints("DP"))
+    depth = _first(ints(depth_key))
     if depth is None:
         depth = counted_total
 
@@ -289,6 +310,8 @@ def allele_depths(
         vaf = _ratio(alt_reads, counted_total)
     if vaf is None:
         vaf = _ratio(alt_reads, depth)
+        if vaf is not None and vaf > 1:
+            vaf = None  # more ALT reads than the depth: the counts disagree, VAF unknown
     return finish(vaf, depth, alt_reads)
 
 
@@ -455,7 +478,7 @@ def _genes_of(entry: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
-def _open(path: str, threads: int) -> Any:
+def _open(path: str) -> Any:
     from cyvcf2 import VCF
 
     if not os.path.exists(path):
@@ -479,17 +502,65 @@ def _open(path: str, threads: int) -> Any:
         # lazy: htslib unpacks INFO/FORMAT only when asked, which most records never
         # are. In lazy mode cyvcf2 0.35 crashes on Variant.FORMAT, so ingest only uses
         # CHROM, POS, REF, ALT, FILTER, INFO.get and format(key) (tested on VCF and BCF).
-        if threads > 1:
-            return VCF(path, lazy=True, threads=threads)
         return VCF(path, lazy=True)
     except Exception as error:  # cyvcf2 raises bare Exception/OSError for bad headers
         reason = str(error).replace(path, "").strip(" :") or type(error).__name__
+        problem = _header_problem(path)
         raise InputError(
-            f"not a readable VCF or BCF (htslib: {reason}); expected a VCF 4.x file, plain, "
-            "gzip/bgzip-compressed or BCF, that starts with ##fileformat and has a "
-            "tab-separated #CHROM line",
+            f"not a readable VCF or BCF: {problem or 'htslib cannot read it'} "
+            f"(htslib: {reason}); expected a VCF 4.x file, plain, gzip/bgzip-compressed or "
+            "BCF, that starts with ##fileformat and has a tab-separated #CHROM line",
             file=path,
         ) from error
+
+
+def _header_problem(path: str, limit: int = 4 << 20) -> str | None:
+    """What is wrong with a text VCF header htslib refused, in words; None if unclear."""
+    import gzip
+
+    try:
+        with open(path, "rb") as stream:
+            gzipped = stream.read(2) == b"\x1f\x8b"
+        opener = gzip.open if gzipped else open
+        with opener(path, "rb") as stream:
+            lines = stream.read(limit).split(b"\n")
+    except (OSError, EOFError):
+        return None
+    if not lines or not lines[0].strip():
+        return "line 1 is empty; a VCF starts with ##fileformat=VCFv4.x"
+    first = lines[0].decode("utf-8", "replace").rstrip("\r")
+    shown = first if len(first) <= 80 else first[:77] + "..."
+    if not first.startswith("##fileformat="):
+        if not first.startswith("#"):
+            return (
+                f"line 1 is not a VCF header line but {shown!r} (a log message written into "
+                "the file?); a VCF starts with ##fileformat=VCFv4.x"
+            )
+        return f"line 1 is {shown!r}, not ##fileformat=VCFv4.x"
+    for number, raw in enumerate(lines, start=1):
+        if raw.startswith(b"##"):
+            continue
+        line = raw.decode("utf-8", "replace").rstrip("\r")
+        if not line.startswith("#CHROM"):
+            return f"line {number} comes before any #CHROM header line: {line[:60]!r}"
+        columns = line.split("\t")
+        if len(columns) < 8:
+            if " " in line:
+                return (
+                    f"the #CHROM line (line {number}) separates its columns with spaces, not tabs"
+                )
+            return f"the #CHROM line (line {number}) has {len(columns)} columns, not 8 or more"
+        if len(columns) == 9 and columns[8] == "FORMAT":
+            return f"the #CHROM line (line {number}) has a FORMAT column but no sample columns"
+        if any(not name.strip() for name in columns[9:]):
+            return (
+                f"the #CHROM line (line {number}) has an empty sample name "
+                "(a trailing tab or space?)"
+            )
+        if any(" " in name for name in columns[:9]):
+            return f"the #CHROM line (line {number}) mixes spaces into its tab-separated columns"
+        return None
+    return "no #CHROM header line"
 
 
 @dataclass
@@ -639,6 +710,39 @@ def _record_of(
     )
 
 
+# Files with fewer indexed records than this are read in one pass: forking workers costs
+# more than it saves on an exome-sized VCF (cohort runs read hundreds of those).
+PARALLEL_MIN_RECORDS = 100_000
+
+
+@dataclass
+class _Setup:
+    """Header facts every part of one read shares (picklable: sent to worker processes)."""
+
+    path: str
+    sample_id: str
+    tumour: str
+    sample_index: int
+    layout: AnnotationLayout
+    formats: dict[str, str]
+    panel: frozenset[str]
+    genome_build: str | None
+    declared: frozenset[tuple[str, str]] = frozenset()
+    vcf_version: tuple[int, int] | None = None
+
+
+@dataclass
+class _Part:
+    """What one pass over some records (a whole file, or a run of whole contigs) found."""
+
+    records_read: int = 0
+    annotated: int = 0
+    records_in_panel: int = 0
+    calls: list[VariantCall] = field(default_factory=list)
+    record_warnings: list[str] = field(default_factory=list)
+    compound_warnings: list[str] = field(default_factory=list)
+
+
 def read_sample(
     *,
     vcf_path: str | os.PathLike[str],
@@ -649,25 +753,58 @@ def read_sample(
 ) -> SampleIngest:
     """Every panel-gene call of one tumour sample, with record counts for QC.
 
-    Iterates the file once with cyvcf2 (VCF, bgzipped VCF or BCF). A record's raw
-    annotation string is checked for a panel gene before it is split, so records
-    outside the panel cost one pattern scan. Multiallelic records give one call per
-    ALT and panel gene. ``threads`` (default: 2 when the machine has them) lets htslib
-    decompress in a second thread.
+    Iterates the file with cyvcf2 (VCF, bgzipped VCF or BCF). A record's raw annotation
+    string is checked for a panel gene before it is split, so records outside the panel
+    cost one pattern scan. Multiallelic records give one call per ALT and panel gene.
+
+    ``threads`` (default: 2 when the machine has them): a bgzipped VCF or BCF with an
+    up-to-date index beside it (.tbi/.csi with record counts; never created here) and at
+    least PARALLEL_MIN_RECORDS records is read by that many forked worker processes, each
+    taking a run of consecutive whole contigs balanced by the index's record counts. The
+    result is the same as one pass (calls in file order, counts summed, warnings in the
+    same order); when a worker fails or its count disagrees with the index, the file is
+    read again in one pass, which gives the authoritative result or error. Otherwise one
+    pass, with htslib decompressing in a second thread.
     """
     path = os.fspath(vcf_path)
     if threads is None:
         threads = min(2, os.cpu_count() or 1)
-    vcf = _open(path, threads)
+    threads = max(1, int(threads))
+    # Opened without htslib threads: a process that started a thread pool (even one
+    # closed again) makes the workers forked from it run at half speed.
+    vcf = _open(path)
     try:
-        return _read(vcf, path, sample_id, tumor_sample, frozenset(panel_genes))
+        setup = _prepare(vcf, path, sample_id, tumor_sample, frozenset(panel_genes))
+        plan = _contig_plan(vcf, path, threads) if threads > 1 else None
+        if plan is None:
+            return _one_pass(vcf, setup, threads)
     finally:
         vcf.close()
+    parts = _read_parallel(setup, plan)
+    if parts is None:
+        # A worker failed (a malformed record, a crash) or the counts disagree with the
+        # index: one pass gives the authoritative result or error message.
+        vcf = _open(path)
+        try:
+            return _one_pass(vcf, setup, threads)
+        finally:
+            vcf.close()
+    return _finish(setup, parts)
 
 
-def _read(
+def _one_pass(vcf: Any, setup: _Setup, threads: int) -> SampleIngest:
+    if threads > 1:
+        vcf.set_threads(threads)  # htslib decompresses in a second thread
+    part = _scan(vcf, setup)
+    _check_records_well_formed(vcf, setup)
+    return _finish(setup, [part])
+
+
+def _prepare(
     vcf: Any, path: str, sample_id: str, tumor_sample: str | None, panel: frozenset[str]
-) -> SampleIngest:
+) -> _Setup:
+    # Annotation first: a file without one cannot be used whatever its sample columns.
+    layout = detect_layout(vcf, path)
     raw_header = vcf.raw_header
     samples = list(vcf.samples)
     tumour = choose_tumor_sample(
@@ -676,35 +813,86 @@ def _read(
         requested=tumor_sample,
         path=path,
     )
-    sample_index = samples.index(tumour)
-    layout = detect_layout(vcf, path)
-    formats = header_formats(vcf)
-    reader = _SampleReader(layout=layout, panel=panel, sample_id=sample_id)
-    if not layout.gene_is_symbol:
-        reader.warnings.append(
-            f"{layout.label} has no gene symbol field (field {layout.gene_field!r} holds "
-            "Ensembl ids), so no record can match the panel; re-run VEP with --symbol"
-        )
+    return _Setup(
+        path=path,
+        sample_id=sample_id,
+        tumour=tumour,
+        sample_index=samples.index(tumour),
+        layout=layout,
+        formats=header_formats(vcf),
+        panel=panel,
+        genome_build=genome_build_from_header(raw_header),
+        declared=_declared_tags(vcf),
+        vcf_version=_vcf_version(raw_header),
+    )
 
-    prefilter = panel_prefilter(layout, panel)
+
+def _vcf_version(raw_header: str) -> tuple[int, int] | None:
+    match = re.match(r"##fileformat=VCFv(\d+)\.(\d+)", raw_header)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _declared_tags(vcf: Any) -> frozenset[tuple[str, str]]:
+    tags = set()
+    for record in vcf.header_iter():
+        info = record.info()
+        if info.get("HeaderType") in {"INFO", "FORMAT"} and "ID" in info:
+            tags.add((info["HeaderType"], info["ID"]))
+    return frozenset(tags)
+
+
+_TAG_NAME = re.compile(r"[A-Za-z_][0-9A-Za-z_.]*|1000G[0-9A-Za-z_.]*")
+
+
+def _check_records_well_formed(vcf: Any, setup: _Setup) -> None:
+    """Refuse a file whose records named INFO/FORMAT keys that cannot be keys.
+
+    htslib adds a key it meets in a record but not in the header, and only warns. A
+    number or other non-identifier there means the columns were shifted: typically a
+    line cut short and joined with the next one, which silently loses a record.
+    """
+    for kind, tag in sorted(_declared_tags(vcf) - setup.declared):
+        if not _TAG_NAME.fullmatch(tag):
+            raise InputError(
+                f"a record's {kind} column holds {tag!r}, which is not a {kind} key: its "
+                "columns are shifted, typically a line cut short and joined with the next "
+                "one (a truncated copy?); the file cannot be read reliably",
+                file=setup.path,
+            )
+
+
+def _scan(records: Iterable[Any], setup: _Setup) -> _Part:
+    """One pass over ``records`` (cyvcf2 Variants); the hot loop of ingest."""
+    layout = setup.layout
+    reader = _SampleReader(layout=layout, panel=setup.panel, sample_id=setup.sample_id)
+    prefilter = panel_prefilter(layout, setup.panel)
     first_entry = prefilter.first_entry
     later_entries = prefilter.later_entries
+    sample_index = setup.sample_index
+    formats = setup.formats
     tag = layout.tag
     compound = layout.kind == "bcsq"
     records_read = 0
     annotated = 0
 
-    iterator = iter(vcf)
+    iterator = iter(records)
     while True:
         try:
             variant = next(iterator)
         except StopIteration:
             break
         except Exception as error:  # htslib parse errors surface as bare Exception
+            detail = "the file is malformed or truncated"
+            if setup.vcf_version and setup.vcf_version >= (4, 4):
+                detail += (
+                    f", or uses VCFv{setup.vcf_version[0]}.{setup.vcf_version[1]} syntax "
+                    "(e.g. a phasing prefix on the first allele) that this htslib cannot read; "
+                    "write it as VCFv4.2 (bcftools view) and retry"
+                )
             raise InputError(
                 f"cannot parse record {records_read + 1} (after {records_read} readable "
-                f"records): {error}; the file is malformed or truncated",
-                file=path,
+                f"records): {error}; {detail}",
+                file=setup.path,
             ) from error
         records_read += 1
         raw = variant.INFO.get(tag)
@@ -733,21 +921,215 @@ def _read(
         elif positions:
             reader.compound_pending.append((record, positions))
 
+    record_warnings = len(reader.warnings)
+    # BCSQ "@pos" references point to a record on the same contig, so a part that holds
+    # whole contigs resolves its own.
     reader.resolve_compounds()
-    if records_read and not annotated:
-        reader.warnings.append(
-            f"no record carries INFO/{tag} although the header declares it; "
-            "the annotation step may have failed"
-        )
     reader.calls.sort(key=lambda item: (item[0], item[1]))
-    return SampleIngest(
-        sample_id=sample_id,
-        vcf=path,
-        tumor_sample=tumour,
+    return _Part(
         records_read=records_read,
+        annotated=annotated,
         records_in_panel=reader.records_in_panel,
         calls=[call for _, _, call in reader.calls],
-        annotation=layout.label,
-        genome_build=genome_build_from_header(raw_header),
-        warnings=reader.warnings,
+        record_warnings=reader.warnings[:record_warnings],
+        compound_warnings=reader.warnings[record_warnings:],
     )
+
+
+def _finish(setup: _Setup, parts: Sequence[_Part]) -> SampleIngest:
+    """One SampleIngest from parts given in file order, as one pass would have made it."""
+    layout = setup.layout
+    warnings: list[str] = []
+    if not layout.gene_is_symbol:
+        warnings.append(
+            f"{layout.label} has no gene symbol field (field {layout.gene_field!r} holds "
+            "Ensembl ids), so no record can match the panel; re-run VEP with --symbol"
+        )
+    for part in parts:
+        warnings.extend(part.record_warnings)
+    for part in parts:
+        warnings.extend(part.compound_warnings)
+    records_read = sum(part.records_read for part in parts)
+    if records_read and not any(part.annotated for part in parts):
+        warnings.append(
+            f"no record carries INFO/{layout.tag} although the header declares it; "
+            "the annotation step may have failed"
+        )
+    return SampleIngest(
+        sample_id=setup.sample_id,
+        vcf=setup.path,
+        tumor_sample=setup.tumour,
+        records_read=records_read,
+        records_in_panel=sum(part.records_in_panel for part in parts),
+        calls=[call for part in parts for call in part.calls],
+        annotation=layout.label,
+        genome_build=setup.genome_build,
+        warnings=warnings,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Parallel reading of indexed files
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """How workers share a file: each reads one run of consecutive contigs."""
+
+    runs: list[list[str]]  # contiguous runs in file (index) order, one per worker
+    counts: dict[str, int]  # records per contig, from the index
+
+
+def _index_beside(path: str) -> str | None:
+    """The .tbi/.csi index of a bgzipped VCF or BCF, when present and not older than it."""
+    for suffix in (".csi", ".tbi"):
+        candidate = path + suffix
+        if os.path.isfile(candidate):
+            # htslib only warns about an index older than its data; its offsets could
+            # point anywhere, so such an index is not used.
+            if os.path.getmtime(candidate) < os.path.getmtime(path):
+                return None
+            return candidate
+    return None
+
+
+def _index_counts(path: str) -> list[tuple[str, int]] | None:
+    """(contig, records) in index order from ``bcftools index --stats``; None when absent."""
+    try:
+        import pysam.bcftools
+
+        text = pysam.bcftools.index("-s", path)
+    except Exception:  # index without stats, pysam without bcftools, unreadable index
+        return None
+    counts = []
+    for line in str(text).splitlines():
+        fields = line.split("\t")
+        if len(fields) != 3 or not fields[2].isdigit():
+            return None
+        counts.append((fields[0], int(fields[2])))
+    return counts
+
+
+def _runs(weights: Sequence[tuple[str, int]], workers: int) -> list[list[str]]:
+    """Contigs (in file order) cut into at most ``workers`` consecutive runs of similar
+    record counts."""
+    total = sum(weight for _, weight in weights)
+    runs: list[list[str]] = []
+    current: list[str] = []
+    done = 0
+    for name, weight in weights:
+        target = total * (len(runs) + 1) / workers
+        if current and len(runs) < workers - 1 and done - target >= -(done + weight - target):
+            # Closing the run here ends nearer its share than taking this contig too.
+            runs.append(current)
+            current = []
+        current.append(name)
+        done += weight
+    runs.append(current)
+    return runs
+
+
+def _contig_plan(vcf: Any, path: str, threads: int) -> _Plan | None:
+    """How to split ``path`` between ``threads`` workers; None for one pass.
+
+    Needs a bgzipped VCF or BCF with an index beside it that is not older than the file
+    and that holds record counts per contig (every htslib-written .tbi/.csi does): the
+    counts balance the work and prove afterwards that each worker read exactly its
+    contigs' records.
+    """
+    with open(path, "rb") as stream:
+        head = stream.read(16)
+    if not (head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"):
+        return None  # plain or plain-gzipped: not indexable, read in one pass
+    if _index_beside(path) is None:
+        return None
+    counts = _index_counts(path)
+    if counts is None:
+        return None
+    weights = [(name, count) for name, count in counts if count > 0]
+    if sum(count for _, count in weights) < PARALLEL_MIN_RECORDS or len(weights) < 2:
+        return None
+    if len({name for name, _ in weights}) != len(weights):
+        return None
+    runs = _runs(weights, threads)
+    if len(runs) < 2:
+        return None
+    return _Plan(runs=runs, counts=dict(weights))
+
+
+def _region(contig: str) -> str:
+    # Braces make htslib take the whole string as a contig name, even "HLA-A*01:01".
+    return "{" + contig + "}"
+
+
+class _OrderError(Exception):
+    """The file's contigs are not in the order (or blocks) its index promised."""
+
+
+def _run_records(records: Iterable[Any], run: list[str]) -> Iterable[Any]:
+    """The records of ``run``'s contigs from ``records``, which must start with the first
+    of them and hold them in this order; stops at the first record of any other contig."""
+    expected = iter(run)
+    current = next(expected)
+    for variant in records:
+        chrom = variant.CHROM
+        if chrom != current:
+            upcoming = next(expected, None)
+            if upcoming is None:
+                return
+            if chrom != upcoming:
+                raise _OrderError(f"{chrom} where the index promised {upcoming}")
+            current = upcoming
+        yield variant
+
+
+def _read_run(setup: _Setup, run: list[str], first: bool) -> _Part | str:
+    """Worker: one _Part for a run of consecutive contigs, or the error text.
+
+    The first run is read from the start of the file. Any other starts with an index
+    query for its first contig, after which htslib's file position is that contig's
+    last record, so reading simply goes on into the next contigs: only the first contig
+    pays the (slower) query path. The parent checks the record count against the index.
+    """
+    from itertools import chain
+
+    from cyvcf2 import VCF
+
+    try:
+        vcf = VCF(setup.path, lazy=True)
+        try:
+            records = vcf if first else chain(vcf(_region(run[0])), vcf)
+            part = _scan(_run_records(records, run), setup)
+            _check_records_well_formed(vcf, setup)
+            return part
+        finally:
+            vcf.close()
+    except Exception as error:  # reported to the parent, which reads in one pass
+        return f"{type(error).__name__}: {error}"
+
+
+def _read_parallel(setup: _Setup, plan: _Plan) -> list[_Part] | None:
+    """Parts in file order, one worker process per run; None when anything failed."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    parts: list[_Part] = []
+    try:
+        with ProcessPoolExecutor(max_workers=len(plan.runs), mp_context=context) as pool:
+            futures = [
+                pool.submit(_read_run, setup, run, index == 0)
+                for index, run in enumerate(plan.runs)
+            ]
+            for run, future in zip(plan.runs, futures, strict=True):
+                part = future.result()
+                if isinstance(part, str):
+                    return None
+                if part.records_read != sum(plan.counts[contig] for contig in run):
+                    return None  # the index and the file disagree: trust one pass
+                parts.append(part)
+    except Exception:  # a worker died (BrokenProcessPool) or could not start
+        return None
+    return parts
