@@ -21,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+import pysam  # noqa: E402
 from ingest import write_vcf  # noqa: E402
 
 
@@ -32,6 +33,8 @@ def make_cohort(folder: Path, patients: int, records: int) -> Path:
         vcf = folder / f"P{number:04d}.vcf.gz"
         if not vcf.is_file():
             write_vcf(vcf, records, seed=number)
+        if not Path(f"{vcf}.tbi").is_file():
+            pysam.tabix_index(str(vcf), preset="vcf", force=True)
         rows.append(f"P{number:04d}\tP{number:04d}-REL\trelapse\t2024-06-01\t{vcf}")
     sheet = folder / "samples.tsv"
     sheet.write_text("\n".join(rows) + "\n")
