@@ -210,3 +210,35 @@ def test_demo_covers_the_required_event_classes(demo_run):
         "immunotherapy_target",
     ):
         assert category in categories
+
+
+def test_one_patients_bad_vcf_does_not_stop_the_others(tmp_path):
+    lines = (REPO / "resources/demo/samples.tsv").read_text().splitlines()
+    header = lines[0].split("\t")
+    broken = tmp_path / "broken.vcf.gz"
+    broken.write_bytes((REPO / "resources/demo/vcf/MM-005_relapse.vcf.gz").read_bytes()[:3000])
+    rows = []
+    for line in lines[1:]:
+        cells = line.split("\t")
+        if cells[header.index("patient_id")] == "MM-005":
+            cells[header.index("vcf")] = str(broken)
+        else:
+            for column in ("vcf", "cnv"):
+                if cells[header.index(column)]:
+                    cells[header.index(column)] = str(REPO / cells[header.index(column)])
+        rows.append("\t".join(cells))
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text("\n".join([lines[0], *rows]) + "\n")
+    outdir = tmp_path / "reports"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"samples: {sheet}\noutdir: {outdir}\nreport:\n  pdf: false\n")
+    result = snakemake("--cores", "2", "--configfile", str(config))
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "MM-005" in message and str(broken) in message
+    assert "Traceback" not in (outdir / "MM-005" / "logs" / "report.log").read_text()
+    assert not (outdir / "MM-005" / "report.json").exists()
+    assert not (outdir / "MM-005" / "report.html").exists()
+    for patient in demo_patients():
+        if patient != "MM-005":
+            assert (outdir / patient / "report.json").is_file(), patient
