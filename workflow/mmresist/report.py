@@ -131,9 +131,14 @@ def build_report(
     labs: list[dict] | None,
     not_provided: list[str],
     warnings: list[str],
+    assessed: dict | None = None,
 ) -> dict:
-    """The report.json document (SPEC §3) with every key present; sections a later
-    version computes are ``null`` and listed in ``not_assessed``."""
+    """The report.json document (SPEC §3) with every key present.
+
+    ``assessed`` maps the reasoning sections this version computes to their value (``None``
+    when their inputs were not given); the others are ``null`` and listed in
+    ``not_assessed``."""
+    assessed = assessed or {}
     report = {
         "schema_version": SCHEMA_VERSION,
         "patient_id": patient_id,
@@ -160,8 +165,8 @@ def build_report(
         "labs": labs,
     }
     for section in NOT_ASSESSED_SECTIONS:
-        report[section] = None
-    report["not_assessed"] = list(NOT_ASSESSED_SECTIONS)
+        report[section] = assessed.get(section)
+    report["not_assessed"] = [s for s in NOT_ASSESSED_SECTIONS if s not in assessed]
     report["not_provided"] = sorted(not_provided)
     report["qc"] = qc_section(samples, ingests, warnings)
     return report
