@@ -1,0 +1,108 @@
+"""MRD summary: ordering, latest result and every trend rule (mmresist.mrd)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+
+import pytest
+
+from mmresist.mrd import FOLD_CHANGE, summarize_mrd
+
+
+def row(day: str, result: str, value: float | None = None, method="NGS", sensitivity=1e-5):
+    return {
+        "patient_id": "P1",
+        "date": date.fromisoformat(day),
+        "method": method,
+        "sensitivity": sensitivity,
+        "result": result,
+        "value": value,
+    }
+
+
+def test_no_rows_is_none():
+    assert summarize_mrd(None) is None
+    assert summarize_mrd([]) is None
+
+
+def test_measurements_are_ordered_and_latest_reported():
+    rows = [row("2024-06-01", "positive", 1e-4), row("2023-01-01", "negative")]
+    out = summarize_mrd(rows)
+    assert [m["date"] for m in out["measurements"]] == ["2023-01-01", "2024-06-01"]
+    assert out["measurements"][0] == {
+        "date": "2023-01-01",
+        "method": "NGS",
+        "sensitivity": 1e-5,
+        "result": "negative",
+        "value": None,
+    }
+    assert out["latest_result"] == "positive"
+    assert out["latest_date"] == "2024-06-01"
+    assert out["latest_method"] == "NGS"
+    assert out["latest_sensitivity"] == 1e-5
+
+
+TREND_CASES = {
+    "single_measurement": [row("2024-01-01", "negative")],
+    "sustained_negative": [
+        row("2022-01-01", "positive", 1e-3),
+        row("2023-01-01", "negative"),
+        row("2024-01-01", "negative"),
+    ],
+    "converted_to_negative": [row("2023-01-01", "positive", 1e-3), row("2024-01-01", "negative")],
+    "converted_to_positive": [row("2023-01-01", "negative"), row("2024-01-01", "positive", 1e-4)],
+    "rising": [row("2023-01-01", "positive", 1e-5), row("2024-01-01", "positive", 1e-4)],
+    "falling": [row("2023-01-01", "positive", 1e-3), row("2024-01-01", "positive", 1e-4)],
+    "stable_positive": [row("2023-01-01", "positive", 1e-4), row("2024-01-01", "positive", 3e-4)],
+    "persistent_positive": [row("2023-01-01", "positive"), row("2024-01-01", "positive", 3e-4)],
+}
+
+
+@pytest.mark.parametrize("trend", sorted(TREND_CASES))
+def test_each_trend(trend):
+    out = summarize_mrd(TREND_CASES[trend])
+    assert out["trend"] == trend
+    assert out["trend_explanation"]
+    assert out["comparable"] is True
+
+
+def test_sustained_negative_states_span_in_months():
+    out = summarize_mrd(TREND_CASES["sustained_negative"])
+    assert "2 consecutive negative" in out["trend_explanation"]
+    assert "12 months" in out["trend_explanation"]
+
+
+def test_fold_change_boundary_is_one_log():
+    assert FOLD_CHANGE == 10
+    just_below = [row("2023-01-01", "positive", 1e-4), row("2024-01-01", "positive", 9.9e-4)]
+    at = [row("2023-01-01", "positive", 1e-4), row("2024-01-01", "positive", 1e-3)]
+    assert summarize_mrd(just_below)["trend"] == "stable_positive"
+    assert summarize_mrd(at)["trend"] == "rising"
+
+
+def test_differing_method_or_sensitivity_is_flagged():
+    rows = [
+        row("2023-01-01", "negative", method="NGF", sensitivity=2e-6),
+        row("2024-01-01", "positive", 1e-4, method="NGS", sensitivity=1e-5),
+    ]
+    out = summarize_mrd(rows)
+    assert out["trend"] == "converted_to_positive"
+    assert out["comparable"] is False
+    assert "methods differ (NGF, NGS)" in out["trend_explanation"]
+    assert "sensitivities differ" in out["trend_explanation"]
+    assert "less reliable" in out["trend_explanation"]
+
+
+def test_only_compared_measurements_are_checked_for_comparability():
+    rows = [row("2021-01-01", "positive", 1e-2, method="NGF")] + TREND_CASES["rising"]
+    assert summarize_mrd(rows)["comparable"] is True
+
+
+def test_deterministic_and_input_untouched():
+    rows = TREND_CASES["sustained_negative"]
+    before = copy.deepcopy(rows)
+    first = json.dumps(summarize_mrd(rows), sort_keys=True)
+    assert json.dumps(summarize_mrd(list(reversed(rows))), sort_keys=True) == first
+    assert rows == before

@@ -1,0 +1,386 @@
+"""Risk: IMS/IMWG consensus genomic high risk and ISS / R-ISS / R2-ISS (issue 4, item 6).
+
+Everything is driven by ``rules['risk']`` of the knowledge base (thresholds, criteria,
+points, groups and sources are read there, never written here). Logic is three-valued:
+each criterion is ``met``, ``unmet`` or ``unknown``, and missing data gives ``unknown``,
+never ``unmet``:
+
+- cytogenetic criteria are unknown when the patient has no cytogenetics rows (table not
+  provided, or no result recorded for this patient); with rows, an abnormality not listed
+  is taken as tested and absent. A listed abnormality without a clone fraction cannot meet
+  or fail a clone-fraction threshold: unknown.
+- variant criteria read the kept calls (no filter reason) only; sequencing is always given.
+- ``biallelic_loss`` is met on a homozygous deletion, copy loss plus a loss-of-function
+  variant, or two loss-of-function variants; unknown when the gene has no copy-number call
+  and no such evidence; else unmet.
+- lab criteria use the latest value of each test (by date, then file line), compared in
+  the test's canonical unit (the rule's threshold is converted); no value → unknown.
+- ``any_of`` is met if any part is met, unmet if all are unmet, else unknown; ``all_of``
+  is unmet if any part is unmet, met if all are met, else unknown.
+
+``high_risk`` is true when any criterion is met, false only when all are unmet, else None.
+ISS, R-ISS and R2-ISS are computed where the inputs allow (R2-ISS enumerates the unknown
+factors and gives the group when every possibility lands in the same one). LDH "high"
+needs the laboratory's upper limit of normal, which labs.tsv does not carry: unknown.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .clinical import convert_lab
+from .knowledge import parse_spec
+from .matching import _biallelic_evidence, _cyto_records, _cyto_text, variant_effects
+from .model import CopyNumberCall, VariantCall
+
+MET, UNMET, UNKNOWN = "met", "unmet", "unknown"
+# Variant alteration types the risk rules may use → variant_effects group.
+_EFFECTS = {"nonsynonymous": "nonsynonymous", "missense": "missense", "loss_of_function": "lof"}
+
+STAGING_NOTE = (
+    "ISS, R-ISS and R2-ISS are defined and validated at diagnosis (newly diagnosed myeloma); "
+    "computed here from the latest available values, they are not a validated stage at "
+    "relapse."
+)
+
+_OPS = {
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+}
+
+
+def _any(statuses: Iterable[str]) -> str:
+    statuses = list(statuses)
+    if MET in statuses:
+        return MET
+    return UNKNOWN if UNKNOWN in statuses else UNMET
+
+
+def _all(statuses: Iterable[str]) -> str:
+    statuses = list(statuses)
+    if UNMET in statuses:
+        return UNMET
+    return UNKNOWN if UNKNOWN in statuses else MET
+
+
+def _iso(value: Any) -> str:
+    if value is None:
+        return "undated"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+# ---------------------------------------------------------------------------
+# Data the criteria read
+# ---------------------------------------------------------------------------
+class _Data:
+    def __init__(self, cytogenetics, variants, copy_number, labs):
+        self.cyto = _cyto_records(cytogenetics) if cytogenetics else None
+        self.variants = [call for call in variants if not call.filter_reasons]
+        self.copy_number = list(copy_number)
+        self.latest_labs: dict[str, dict] | None = None
+        if labs:
+            latest: dict[str, dict] = {}
+            for row in sorted(labs, key=lambda r: (_iso(r.get("date")), r.get("_line") or 0)):
+                if row.get("test") and row.get("value_canonical") is not None:
+                    latest[row["test"]] = row
+            self.latest_labs = latest
+
+    # cytogenetic spec: terms joined by '&', alternatives by '|'
+    def cytogenetic(self, spec: str) -> tuple[str, str]:
+        if self.cyto is None:
+            return UNKNOWN, "no cytogenetics provided for this patient"
+        parsed = parse_spec("cytogenetic", spec)
+        term_statuses, used = [], []
+        for alternatives in parsed["terms"]:
+            statuses = []
+            for alt in alternatives:
+                records = [r for r in self.cyto if r["abnormality"] == alt["abnormality"]]
+                threshold = alt["min_fraction"]
+                if not records:
+                    statuses.append(UNMET)
+                    continue
+                for record in records:
+                    fraction = record["clone_fraction"]
+                    if threshold is None or (fraction is not None and fraction >= threshold):
+                        statuses.append(MET)
+                        used.append(_cyto_text(record))
+                    elif fraction is None:
+                        statuses.append(UNKNOWN)
+                        used.append(f"{_cyto_text(record)} (clone fraction not given)")
+                    else:
+                        statuses.append(UNMET)
+                        used.append(f"{_cyto_text(record)} (below {threshold * 100:g}%)")
+            term_statuses.append(_any(statuses))
+        status = _all(term_statuses)
+        found = "; ".join(dict.fromkeys(used)) or "none of these abnormalities reported"
+        return status, f"cytogenetics: {found}"
+
+    def variant(self, gene: str, alteration_type: str) -> tuple[str, str]:
+        wanted = _EFFECTS.get(alteration_type)
+        if wanted is None:
+            raise ValueError(f"risk criterion alteration_type '{alteration_type}' not understood")
+        hits = [c for c in self.variants if c.gene == gene and wanted in variant_effects(c)]
+        if not hits:
+            return UNMET, f"no kept {gene} variant with a protein effect"
+        text = ", ".join(
+            f"{call.gene} {call.protein_change or call.hgvsc or call.consequence} in "
+            f"{call.sample_id}" + (f" (VAF {call.vaf:.2f})" if call.vaf is not None else "")
+            for call in sorted(hits, key=lambda c: (c.sample_id, c.pos, c.alt))
+        )
+        return MET, text
+
+    def biallelic(self, gene: str) -> tuple[str, str]:
+        cn_calls = sorted(
+            (call for call in self.copy_number if call.gene == gene),
+            key=lambda c: (c.sample_id, c.call),
+        )
+        lof = sorted(
+            (c for c in self.variants if c.gene == gene and "lof" in variant_effects(c)),
+            key=lambda c: (c.sample_id, c.pos, c.alt),
+        )
+        found = _biallelic_evidence(gene, cn_calls, lof)
+        if found:
+            return MET, f"{found[0]}: {found[1]['detail']} ({found[1]['sample_id']})"
+        if not cn_calls:
+            return UNKNOWN, f"no copy-number call for {gene}"
+        calls = ", ".join(f"{c.call} in {c.sample_id}" for c in cn_calls)
+        return UNMET, f"{gene} copy number: {calls}; no second hit"
+
+    def lab(self, criterion: Mapping) -> tuple[str, str]:
+        test, unit = criterion["test"], criterion["unit"]
+        if self.latest_labs is None:
+            return UNKNOWN, f"{test}: no labs provided"
+        row = self.latest_labs.get(test)
+        if row is None:
+            return UNKNOWN, f"{test}: no value"
+        threshold, canonical = convert_lab(test, float(criterion["value"]), unit)
+        value = float(row["value_canonical"])
+        status = MET if _OPS[criterion["op"]](value, threshold) else UNMET
+        shown = f"{threshold:g} {canonical}"
+        return status, (
+            f"{test} {value:g} {row.get('unit_canonical') or canonical} on "
+            f"{_iso(row.get('date'))} (latest; criterion {criterion['op']} {shown})"
+        )
+
+
+def _evaluate(criterion: Mapping, data: _Data) -> tuple[str, str]:
+    kind = criterion["type"]
+    if kind in ("any_of", "all_of"):
+        parts = [_evaluate(part, data) for part in criterion["criteria"]]
+        combine = _any if kind == "any_of" else _all
+        return combine(s for s, _ in parts), "; ".join(text for _, text in parts)
+    if kind == "lab":
+        return data.lab(criterion)
+    if kind == "biomarker":
+        alteration = criterion["alteration_type"]
+        if alteration == "cytogenetic":
+            return data.cytogenetic(criterion["spec"])
+        if alteration == "biallelic_loss":
+            return data.biallelic(criterion["gene"])
+        return data.variant(criterion["gene"], alteration)
+    raise ValueError(f"risk criterion type '{kind}' is not understood")
+
+
+def _source(rule: Mapping) -> list[str]:
+    source = rule.get("source") or []
+    return [source] if isinstance(source, str) else list(source)
+
+
+# ---------------------------------------------------------------------------
+# Staging
+# ---------------------------------------------------------------------------
+def _iss(rule: Mapping, data: _Data) -> dict:
+    evidence, statuses, missing = [], {}, set()
+    for stage in rule["stages"]:
+        if stage["criteria"]:
+            parts = [_evaluate(c, data) for c in stage["criteria"]]
+            statuses[stage["stage"]] = _all(s for s, _ in parts)
+            evidence.extend(text for _, text in parts)
+            missing |= {
+                c["test"]
+                for c, (s, _) in zip(stage["criteria"], parts, strict=True)
+                if s == UNKNOWN
+            }
+    met = [name for name, status in statuses.items() if status == MET]
+    fallback = [s["stage"] for s in rule["stages"] if not s["criteria"]]
+    if met:
+        stage = met[0]
+    elif fallback and all(status == UNMET for status in statuses.values()):
+        stage = fallback[0]
+    else:
+        stage = None
+    possible = [name for name, status in statuses.items() if status != UNMET]
+    if stage is None and fallback:
+        possible += fallback
+    return {
+        "stage": stage,
+        "reason": None if stage else "not computable: no value for " + ", ".join(sorted(missing)),
+        "possible": sorted(possible) if stage is None else [stage],
+        "evidence": list(dict.fromkeys(evidence)),
+        "source": _source(rule),
+    }
+
+
+LDH_REASON = "LDH above the upper limit of normal: labs.tsv carries no upper limit of normal"
+
+
+def _r_iss(rule: Mapping, iss: dict, data: _Data) -> dict:
+    hr_status, hr_text = data.cytogenetic(rule["high_risk_cytogenetics"])
+    factor = {"high_risk_cytogenetics": hr_status, "ldh_high": UNKNOWN}
+    iss_stages = iss["possible"]
+
+    def requirement(requires: Mapping) -> str:
+        parts = []
+        if "iss" in requires:
+            hits = [stage in requires["iss"] for stage in iss_stages]
+            parts.append(MET if all(hits) else UNMET if not any(hits) else UNKNOWN)
+        for key in ("high_risk_cytogenetics", "ldh_high"):
+            if key in requires:
+                wanted = requires[key]
+                status = factor[key]
+                if status == UNKNOWN:
+                    parts.append(UNKNOWN)
+                else:
+                    parts.append(MET if (status == MET) == bool(wanted) else UNMET)
+        if "any_of" in requires:
+            parts.append(_any(factor[key] for key in requires["any_of"]))
+        return _all(parts)
+
+    statuses = {s["stage"]: requirement(s["requires"]) for s in rule["stages"] if s["requires"]}
+    fallback = [s for s in rule["stages"] if not s["requires"]]
+    chosen = next((s for s in rule["stages"] if statuses.get(s["stage"]) == MET), None)
+    if chosen is None and fallback and all(v == UNMET for v in statuses.values()):
+        chosen = fallback[0]
+    evidence = [f"ISS {iss['stage'] or 'not computable'}", hr_text, LDH_REASON]
+    reason = None
+    if chosen is None:
+        blockers = []
+        if iss["stage"] is None:
+            blockers.append("ISS not computable")
+        if hr_status == UNKNOWN:
+            blockers.append("cytogenetics missing")
+        blockers.append("LDH status unknown")
+        reason = "not computable: " + "; ".join(blockers)
+    return {
+        "stage": chosen["stage"] if chosen else None,
+        "five_year_os_percent": chosen.get("five_year_os_percent") if chosen else None,
+        "reason": reason,
+        "evidence": evidence,
+        "note": rule.get("note"),
+        "source": _source(rule),
+    }
+
+
+def _r2_iss(rule: Mapping, iss: dict, data: _Data) -> dict:
+    options: list[list[float]] = []  # per factor: the points it may add
+    evidence = []
+    iss_factors = {"iss_ii": "II", "iss_iii": "III"}
+    iss_points = {
+        stage: sum(f["points"] for f in rule["points"] if iss_factors.get(f["factor"]) == stage)
+        for stage in iss["possible"]
+    }
+    options.append(sorted(set(iss_points.values())))
+    evidence.append(f"ISS {iss['stage'] or 'not computable'}")
+    unknown = []
+    for factor in rule["points"]:
+        if factor["factor"] in iss_factors:
+            continue
+        if "spec" in factor:
+            status, text = data.cytogenetic(factor["spec"])
+            evidence.append(f"{factor['text']}: {status} ({text})")
+        else:
+            status = UNKNOWN  # ldh_high: no upper limit of normal in labs.tsv
+            evidence.append(f"{factor['text']}: unknown (no upper limit of normal given)")
+        if status == UNKNOWN:
+            unknown.append(factor["text"])
+        points = factor["points"]
+        options.append({MET: [points], UNMET: [0.0], UNKNOWN: [0.0, points]}[status])
+    totals = sorted({round(sum(combo), 2) for combo in itertools.product(*options)})
+
+    def group_of(total: float) -> dict | None:
+        return next((g for g in rule["groups"] if g["min"] <= total <= g["max"]), None)
+
+    groups = {g["group"]: g for g in (group_of(t) for t in totals) if g}
+    if len(groups) == 1 and len(totals) > 0 and all(group_of(t) for t in totals):
+        group = next(iter(groups.values()))
+        return {
+            "stage": group["group"],
+            "label": group["label"],
+            "points": totals[0] if len(totals) == 1 else None,
+            "points_range": [totals[0], totals[-1]],
+            "reason": None,
+            "evidence": evidence,
+            "note": rule.get("note"),
+            "source": _source(rule),
+        }
+    return {
+        "stage": None,
+        "label": None,
+        "points": None,
+        "points_range": [totals[0], totals[-1]] if totals else None,
+        "reason": "not computable: unknown "
+        + ", ".join(unknown + ([] if iss["stage"] else ["ISS stage"]))
+        + f"; possible groups {', '.join(sorted(groups))}",
+        "evidence": evidence,
+        "note": rule.get("note"),
+        "source": _source(rule),
+    }
+
+
+# ---------------------------------------------------------------------------
+# Public entry point
+# ---------------------------------------------------------------------------
+def assess_risk(
+    *,
+    cytogenetics: list[dict] | None,
+    variants: list[VariantCall],
+    copy_number: list[CopyNumberCall],
+    labs: list[dict] | None,
+    rules: dict,
+) -> dict:
+    """The report.json ``risk`` section. ``rules`` is ``load_knowledge(...).rules['risk']``."""
+    data = _Data(cytogenetics, variants or [], copy_number or [], labs)
+    high = rules["high_risk"]
+    criteria = []
+    for criterion in high["criteria"]:
+        status, evidence = _evaluate(criterion, data)
+        criteria.append(
+            {
+                "id": criterion["id"],
+                "label": criterion["text"],
+                "status": status,
+                "evidence": evidence,
+                "source": _source(high),
+            }
+        )
+    statuses = [c["status"] for c in criteria]
+    if MET in statuses:
+        high_risk: bool | None = True
+        basis = "high risk: " + ", ".join(c["id"] for c in criteria if c["status"] == MET) + " met"
+    elif all(s == UNMET for s in statuses):
+        high_risk = False
+        basis = "no high-risk criterion met; every criterion could be assessed"
+    else:
+        high_risk = None
+        basis = (
+            "not determinable: no criterion met, but "
+            + ", ".join(c["id"] for c in criteria if c["status"] == UNKNOWN)
+            + " could not be assessed"
+        )
+    iss = _iss(rules["iss"], data)
+    return {
+        "high_risk": high_risk,
+        "basis": basis,
+        "definition": {"id": high["id"], "title": high["title"], "note": high.get("note")},
+        "criteria": criteria,
+        "staging": {
+            "iss": iss,
+            "r_iss": _r_iss(rules["r_iss"], iss, data),
+            "r2_iss": _r2_iss(rules["r2_iss"], iss, data),
+            "note": STAGING_NOTE,
+        },
+    }
