@@ -1,0 +1,467 @@
+"""Supportive care: what the labs and the therapy history call for (issue 4, item 4).
+
+Every threshold, band, drug note and source comes from the ``supportive_care`` section of
+the knowledge rules (``resources/knowledge/rules.yaml``); this module only decides which
+rule applies and says so in words that name the value, unit, date and threshold used.
+
+Decisions the rules do not make:
+
+* Only the latest result of each test is used (latest date; on a tie the later row).
+* Creatinine clearance (the unit of every renal band) needs age, sex and body weight
+  (Cockcroft-Gault); the inputs carry no weight, so it is never computed here. The renal
+  bands are then reported as "band not determinable" with the latest creatinine and eGFR
+  stated; eGFR (mL/min/1.73 m2) is not compared with mL/min bands because the rules do not
+  allow it.
+* A missing lab never reads as normal: missing tests are listed as not assessed, and a
+  value within range produces no finding (never a "normal" message).
+* Drug-specific renal notes and VTE prophylaxis look at the *relevant line*: the latest
+  ongoing line (no end date), else the last line given. Infection prophylaxis on
+  T-cell-redirecting therapy and bortezomib neuropathy also count earlier lines, at
+  ``info`` severity when the exposure is not in the relevant line.
+* Items the code adds without a curated rule (data-quality notes, the bone-modifying
+  agent reminder) carry an ``SC-DATA-*``/``SC-BONE-BMA-REMINDER`` id, no source and a
+  ``None`` status.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from mmresist.clinical import LAB_UNITS, convert_lab
+
+__all__ = ["supportive_care"]
+
+#: Rule severities (rules.yaml) mapped to the SPEC severities of supportive_care items.
+SEVERITY = {"info": "info", "warning": "caution", "critical": "urgent"}
+_SEVERITY_ORDER = {"urgent": 0, "caution": 1, "info": 2}
+
+#: A result this many days older than the latest lab date may be stale. A data-quality
+#: limit set by the issue brief ("older than a year"), not a clinical threshold.
+STALE_AFTER_DAYS = 365
+
+#: The derived test every renal band is written in (rules.yaml).
+CRCL = "creatinine_clearance"
+CRCL_UNIT = "mL/min"
+
+_LABELS = {
+    "creatinine": "creatinine",
+    "egfr": "eGFR",
+    "hemoglobin": "haemoglobin",
+    "calcium": "calcium",
+    "igg": "IgG",
+    "neutrophils": "neutrophils",
+    "platelets": "platelets",
+    CRCL: "creatinine clearance",
+}
+_OPS = {
+    "<": (lambda a, b: a < b, "below"),
+    "<=": (lambda a, b: a <= b, "at or below"),
+    ">": (lambda a, b: a > b, "above"),
+    ">=": (lambda a, b: a >= b, "at or above"),
+}
+# Topics whose drug rules also count exposure in earlier lines (at info severity).
+_HISTORY_TOPICS = ("infection", "neuropathy")
+
+
+def supportive_care(
+    *,
+    labs: list[dict] | None,
+    therapy_history: dict | None,
+    rules: dict,
+    age: int | None = None,
+    sex: str | None = None,
+) -> list[dict] | None:
+    """Supportive-care items for one patient, or ``None`` when nothing was provided.
+
+    ``labs`` are labs rows as ``clinical.read_table`` returns them (``test``, ``date``,
+    ``value``, ``unit``, ``value_canonical``, ``unit_canonical``); ``therapy_history`` is
+    the dict ``therapy.therapy_history`` returns; ``rules`` is the ``supportive_care`` list
+    of the knowledge rules (a dict holding that key is accepted too). ``age`` and ``sex``
+    are recorded in the creatinine-clearance note; without a body weight they do not
+    suffice to compute it.
+
+    Each item is ``{topic, severity, message, source, rule_id, status}`` with severity
+    ``urgent``, ``caution`` or ``info``; items are sorted by severity (urgent first), topic,
+    rule id and message. ``None`` means unknown (no labs and no therapy history), unlike
+    ``[]``, which means nothing to flag.
+    """
+    if labs is None and therapy_history is None:
+        return None
+    rule_list = _rule_list(rules)
+    latest = _latest(labs or [])
+    latest_date = max((row["date"] for row in latest.values()), default=None)
+    items: list[dict] = []
+
+    lab_rules = [r for r in rule_list if r.get("test") and not r.get("applies_to")]
+    if labs is not None:
+        for rule in lab_rules:
+            if rule["test"] in latest:
+                item = _lab_rule_item(rule, latest[rule["test"]], latest_date)
+                if item:
+                    items.append(item)
+        items.append(_renal_function_item(latest, latest_date, rule_list, age=age, sex=sex))
+        items.extend(_stale_items(latest, latest_date, rule_list))
+        missing = _missing_item(latest, rule_list)
+        if missing:
+            items.append(missing)
+    else:
+        items.append(_no_labs_item(rule_list))
+
+    lines = (therapy_history or {}).get("lines") or []
+    if lines:
+        relevant = _relevant_line(lines)
+        for rule in rule_list:
+            if rule.get("applies_to"):
+                item = _drug_rule_item(rule, lines, relevant, latest, latest_date, rule_list)
+                if item:
+                    items.append(item)
+        items.append(_bone_reminder(lines))
+
+    items.sort(
+        key=lambda i: (_SEVERITY_ORDER[i["severity"]], i["topic"], i["rule_id"], i["message"])
+    )
+    return items
+
+
+# -- labs -------------------------------------------------------------------------------------
+
+
+def _rule_list(rules: dict | list) -> list[dict]:
+    if isinstance(rules, dict):
+        return list(rules.get("supportive_care") or [])
+    return list(rules)
+
+
+def _latest(labs: list[dict]) -> dict[str, dict]:
+    """The latest row per test (by date; on a tie the row that comes later)."""
+    latest: dict[str, dict] = {}
+    for row in labs:
+        test = row.get("test")
+        when = row.get("date")
+        if test is None or when is None or row.get("value") is None:
+            continue
+        if isinstance(when, str):
+            row = {**row, "date": date.fromisoformat(when)}
+        if test not in latest or row["date"] >= latest[test]["date"]:
+            latest[test] = row
+    return latest
+
+
+def _canonical(row: dict) -> tuple[float, str]:
+    if row.get("value_canonical") is not None and row.get("unit_canonical"):
+        return float(row["value_canonical"]), row["unit_canonical"]
+    if row["test"] in LAB_UNITS:
+        return convert_lab(row["test"], float(row["value"]), row.get("unit"))
+    return float(row["value"]), row.get("unit") or ""
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _describe(row: dict) -> str:
+    """'haemoglobin 7.9 g/dL on 2024-03-01 (reported 79 g/L)'."""
+    value, unit = _canonical(row)
+    text = f"{_LABELS.get(row['test'], row['test'])} {_num(value)} {unit} on {row['date']}"
+    reported = row.get("unit")
+    if reported and reported != unit:
+        text += f" (reported {_num(float(row['value']))} {reported})"
+    return text
+
+
+def _stale_note(row: dict, latest_date: date | None) -> str:
+    if latest_date and (latest_date - row["date"]).days > STALE_AFTER_DAYS:
+        return f" This result may be stale: the latest lab date is {latest_date}."
+    return ""
+
+
+def _band_text(band: dict, unit: str) -> str:
+    lower, upper = band.get("lower"), band.get("upper")
+    if lower is None and upper is None:
+        text = "any value"
+    elif lower is None:
+        text = f"< {_num(upper)} {unit}"
+    elif upper is None:
+        text = f"≥ {_num(lower)} {unit}"
+    else:
+        text = f"≥ {_num(lower)} and < {_num(upper)} {unit}"
+    if band.get("condition"):
+        text += f" if {band['condition'].replace('_', ' ')}"
+    return text
+
+
+def _bands_matching(value: float, bands: list[dict]) -> list[dict]:
+    """Bands (half-open: lower included, upper not) that hold ``value``."""
+    return [
+        band
+        for band in bands
+        if (band.get("lower") is None or value >= band["lower"])
+        and (band.get("upper") is None or value < band["upper"])
+    ]
+
+
+def _item(rule: dict, severity: str, message: str, topic: str | None = None) -> dict:
+    return {
+        "topic": topic or rule["topic"],
+        "severity": severity,
+        "message": message,
+        "source": list(rule.get("source") or []),
+        "rule_id": rule["id"],
+        "status": rule.get("status"),
+    }
+
+
+def _lab_rule_item(rule: dict, row: dict, latest_date: date | None) -> dict | None:
+    value, _ = _canonical(row)
+    unit = rule.get("unit") or ""
+    stale = _stale_note(row, latest_date)
+    if "threshold" in rule:
+        op = rule["threshold"]["op"]
+        limit = rule["threshold"]["value"]
+        compare, words = _OPS[op]
+        if not compare(value, limit):
+            return None
+        message = (
+            f"{rule['title']}: {_describe(row)} is {words} the threshold "
+            f"({op} {_num(limit)} {unit}). {rule['message']}"
+        )
+        if row["test"] == "igg":
+            message += (
+                " The myeloma isotype is not in the inputs: in IgG-type disease a total IgG"
+                " includes the paraprotein, so check the uninvolved IgG."
+            )
+        return _item(rule, SEVERITY[rule["severity"]], message + stale)
+    matched = _bands_matching(value, rule.get("bands") or [])
+    if not matched:
+        return None
+    band = matched[0]
+    severity = SEVERITY[band.get("severity") or rule["severity"]]
+    message = (
+        f"{rule['title']}: {_describe(row)} falls in the band {_band_text(band, unit)}: "
+        f"{band['guidance']}. {rule['message']}"
+    )
+    return _item(rule, severity, message + stale)
+
+
+def _renal_function_item(
+    latest: dict[str, dict],
+    latest_date: date | None,
+    rules: list[dict],
+    *,
+    age: int | None,
+    sex: str | None,
+) -> dict:
+    known = ", ".join(
+        f"{name} {'given' if value is not None else 'not given'}"
+        for name, value in (("age", age), ("sex", sex))
+    )
+    parts = [
+        "Creatinine clearance could not be computed: Cockcroft-Gault needs age, sex and "
+        f"body weight, and the inputs carry no weight ({known})."
+    ]
+    if "creatinine" in latest:
+        row = latest["creatinine"]
+        parts.append(f"Latest {_describe(row)}.{_stale_note(row, latest_date)}")
+    else:
+        parts.append("No creatinine result.")
+    if "egfr" in latest:
+        row = latest["egfr"]
+        parts.append(
+            f"Latest {_describe(row)} is shown for reference; it is not compared with the "
+            f"creatinine-clearance bands, which the rules give in {CRCL_UNIT} only."
+            f"{_stale_note(row, latest_date)}"
+        )
+    else:
+        parts.append("No eGFR result.")
+    crcl_rules = [r for r in rules if r.get("test") == CRCL and not r.get("applies_to")]
+    if crcl_rules:
+        parts.append(
+            "Not assessed: " + "; ".join(f"{r['id']} ({_rule_limits(r)})" for r in crcl_rules) + "."
+        )
+    return {
+        "topic": "renal",
+        "severity": "info",
+        "message": " ".join(parts),
+        "source": [],
+        "rule_id": "SC-DATA-CRCL-UNAVAILABLE",
+        "status": None,
+    }
+
+
+def _rule_limits(rule: dict) -> str:
+    unit = rule.get("unit") or ""
+    if "threshold" in rule:
+        return f"{_LABELS.get(rule['test'], rule['test'])} {rule['threshold']['op']} " + (
+            f"{_num(rule['threshold']['value'])} {unit}"
+        )
+    return "; ".join(_band_text(band, unit) for band in rule.get("bands") or [])
+
+
+def _rule_topic_for_test(test: str, rules: list[dict]) -> str:
+    if test in ("creatinine", "egfr", CRCL):
+        return "renal"
+    for rule in rules:
+        if rule.get("test") == test:
+            return rule["topic"]
+    return "other"
+
+
+def _stale_items(latest: dict[str, dict], latest_date: date | None, rules: list[dict]) -> list:
+    used = {r["test"] for r in rules if r.get("test")} | {"creatinine", "egfr"}
+    items = []
+    for test in sorted(used & latest.keys()):
+        row = latest[test]
+        age_days = (latest_date - row["date"]).days if latest_date else 0
+        if age_days > STALE_AFTER_DAYS:
+            items.append(
+                {
+                    "topic": _rule_topic_for_test(test, rules),
+                    "severity": "caution",
+                    "message": (
+                        f"The latest {_describe(row)} is {age_days} days older than the "
+                        f"latest lab result ({latest_date}; limit {STALE_AFTER_DAYS} days) and "
+                        "may be stale; repeat it before acting on it."
+                    ),
+                    "source": [],
+                    "rule_id": "SC-DATA-STALE",
+                    "status": None,
+                }
+            )
+    return items
+
+
+def _missing_item(latest: dict[str, dict], rules: list[dict]) -> dict | None:
+    needed: dict[str, list[str]] = {}
+    for rule in rules:
+        test = rule.get("test")
+        if test and test != CRCL and not rule.get("applies_to"):
+            needed.setdefault(test, []).append(rule["id"])
+    for test in ("creatinine", "egfr"):
+        needed.setdefault(test, [])
+    missing = sorted(test for test in needed if test not in latest)
+    if not missing:
+        return None
+    listed = "; ".join(
+        _LABELS.get(t, t) + (f" ({', '.join(needed[t])})" if needed[t] else "") for t in missing
+    )
+    return {
+        "topic": "other",
+        "severity": "info",
+        "message": f"Not assessed, no result in the labs: {listed}. A missing value is unknown, "
+        "not normal.",
+        "source": [],
+        "rule_id": "SC-DATA-MISSING",
+        "status": None,
+    }
+
+
+def _no_labs_item(rules: list[dict]) -> dict:
+    ids = sorted(r["id"] for r in rules if r.get("test") and not r.get("applies_to"))
+    return {
+        "topic": "other",
+        "severity": "info",
+        "message": "No labs were provided: lab-based checks were not assessed ("
+        + ", ".join(ids)
+        + "), and creatinine clearance is unknown.",
+        "source": [],
+        "rule_id": "SC-DATA-MISSING",
+        "status": None,
+    }
+
+
+# -- therapy ----------------------------------------------------------------------------------
+
+
+def _relevant_line(lines: list[dict]) -> dict:
+    """The latest ongoing line (no end date), else the last line given."""
+    ongoing = [line for line in lines if not line.get("end_date")]
+    return max(ongoing or lines, key=lambda line: int(line["line"]))
+
+
+def _line_text(line: dict) -> str:
+    if line.get("end_date"):
+        when = f"last line, ended {line['end_date']}"
+    else:
+        when = f"current line, ongoing since {line.get('start_date')}"
+    return f"line {line['line']} {line.get('regimen')} ({when})"
+
+
+def _matches(rule: dict, line: dict) -> list[str]:
+    applies = rule["applies_to"]
+    hits = sorted(set(applies.get("drugs") or []) & set(line.get("drugs") or []))
+    hits += sorted(set(applies.get("drug_classes") or []) & set(line.get("drug_classes") or []))
+    return hits
+
+
+def _drug_rule_item(
+    rule: dict,
+    lines: list[dict],
+    relevant: dict,
+    latest: dict[str, dict],
+    latest_date: date | None,
+    rules: list[dict],
+) -> dict | None:
+    hits = _matches(rule, relevant)
+    severity = SEVERITY[rule["severity"]]
+    if hits:
+        exposure = f"{', '.join(hits)} in {_line_text(relevant)}"
+    elif rule["topic"] in _HISTORY_TOPICS:
+        earlier = [
+            (line, _matches(rule, line))
+            for line in sorted(lines, key=lambda x: int(x["line"]))
+            if _matches(rule, line)
+        ]
+        if not earlier:
+            return None
+        exposure = "earlier exposure: " + "; ".join(
+            f"{', '.join(h)} in line {line['line']} {line.get('regimen')}"
+            + (f" (ended {line['end_date']})" if line.get("end_date") else "")
+            for line, h in earlier
+        )
+        severity = "info"
+    else:
+        return None
+    parts = [f"{rule['title']}: {exposure}. {rule['message']}"]
+    if rule.get("test") == CRCL and rule.get("bands"):
+        unit = rule.get("unit") or CRCL_UNIT
+        parts.append(
+            "Creatinine clearance is not available (no body weight), so the band cannot be "
+            "chosen; bands: "
+            + "; ".join(f"{_band_text(b, unit)}: {b['guidance']}" for b in rule["bands"])
+            + "."
+        )
+        if "creatinine" in latest:
+            parts.append(f"Latest {_describe(latest['creatinine'])}.")
+    if rule["topic"] == "thrombosis":
+        parts.append(_platelet_note(latest, latest_date, rules))
+    return _item(rule, severity, " ".join(parts))
+
+
+def _platelet_note(latest: dict[str, dict], latest_date: date | None, rules: list[dict]) -> str:
+    if "platelets" not in latest:
+        return "No platelet count: check it before choosing the prophylaxis."
+    row = latest["platelets"]
+    text = f"Latest {_describe(row)}"
+    for rule in rules:
+        if rule.get("test") == "platelets" and rule.get("bands"):
+            value, _ = _canonical(row)
+            matched = _bands_matching(value, rule["bands"])
+            if matched:
+                band = _band_text(matched[0], rule.get("unit") or "")
+                text += f", in the band {band} of {rule['id']}: weigh bleeding risk"
+    return text + "." + _stale_note(row, latest_date)
+
+
+def _bone_reminder(lines: list[dict]) -> dict:
+    return {
+        "topic": "bone",
+        "severity": "info",
+        "message": (
+            f"{len(lines)} therapy line(s) recorded: check that a bone-modifying agent "
+            "(bisphosphonate or denosumab) is given or its omission documented. A reminder "
+            "without a curated rule in the knowledge base."
+        ),
+        "source": [],
+        "rule_id": "SC-BONE-BMA-REMINDER",
+        "status": None,
+    }
