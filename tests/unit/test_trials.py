@@ -1,0 +1,616 @@
+"""Trial matching: each criterion type to met/unmet/unknown, the three match states and the
+listing rule, on the real curated trials where they carry the criterion and on one-criterion
+trials otherwise."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from mmresist.knowledge import load_knowledge
+from mmresist.matching import match_biomarkers
+from mmresist.model import CopyNumberCall, VariantCall
+from mmresist.therapy import therapy_history
+from mmresist.trials import match_trials
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = "MM-T-REL"
+KEYS = {
+    "nct_id",
+    "id",
+    "nct_verified",
+    "short_name",
+    "title",
+    "phase",
+    "status",
+    "status_checked",
+    "status_as_seen",
+    "match",
+    "met",
+    "unmet",
+    "unknown",
+    "genomically_relevant",
+    "relevance",
+    "sources",
+}
+
+
+@pytest.fixture(scope="module")
+def knowledge():
+    return load_knowledge(REPO / "resources" / "knowledge")
+
+
+# ---------------------------------------------------------------------------
+# Patient builders
+# ---------------------------------------------------------------------------
+def line(number, regimen, start, end=None, progression=None, response="VGPR"):
+    return {
+        "patient_id": "P1",
+        "line": number,
+        "regimen": regimen,
+        "start_date": start,
+        "end_date": end,
+        "progression_date": progression,
+        "best_response": response,
+    }
+
+
+# Line 1 VRd, lenalidomide- and bortezomib-refractory; line 2 DRd, refractory (progression
+# on therapy): triple-class refractory after 2 lines.
+TCR_LINES = [
+    line(1, "VRd", "2020-01-01", "2021-01-01", "2021-01-20"),
+    line(2, "DRd", "2021-02-01", "2022-01-01", "2021-12-01"),
+]
+# Line 1 VRd, responded and relapsed late; nothing refractory.
+SENSITIVE_LINES = [line(1, "VRd", "2020-01-01", "2020-09-01", "2022-06-01")]
+BCMA_LINES = [
+    *TCR_LINES,
+    line(3, "Tec-Dara", "2022-02-01", "2023-01-01", "2022-12-01"),
+]
+
+
+def variant(gene, change, consequence="missense_variant"):
+    position = int("".join(ch for ch in change[1:] if ch.isdigit()))
+    return VariantCall(
+        sample_id=SAMPLE,
+        chrom="chr1",
+        pos=1000,
+        ref="C",
+        alt="T",
+        gene=gene,
+        consequence=consequence,
+        protein_change=change,
+        protein_start=position,
+        protein_end=position,
+        vaf=0.3,
+        depth=200,
+    )
+
+
+def cyto(abnormality, fraction=0.6):
+    return {"abnormality": abnormality, "clone_fraction": fraction, "date": "2024-05-01"}
+
+
+def lab(test, value, unit, when="2024-05-01"):
+    return {"test": test, "value": value, "unit": unit, "date": when}
+
+
+def run(knowledge, *, lines=None, variants=(), copy_number=(), cytogenetics=None, **extra):
+    history = therapy_history(lines, knowledge) if lines else None
+    cytos = list(cytogenetics) if cytogenetics is not None else None
+    findings = match_biomarkers(
+        knowledge=knowledge,
+        variants=list(variants),
+        copy_number=list(copy_number),
+        cytogenetics=cytos or [],
+    )
+    return match_trials(
+        knowledge=knowledge,
+        therapy_history=history,
+        findings=findings,
+        variants=list(variants),
+        copy_number=list(copy_number),
+        cytogenetics=cytos,
+        labs=extra.pop("labs", None),
+        **extra,
+    )
+
+
+def by_id(rows, trial_id):
+    found = [row for row in rows if row["id"] == trial_id]
+    assert found, f"{trial_id} not listed"
+    return found[0]
+
+
+def single(knowledge, criterion, **patient):
+    """Match one synthetic trial that carries only ``criterion``; returns its row."""
+    trial = {
+        "id": "TR-TEST",
+        "nct_id": "NCT99999999",
+        "short_name": "TEST",
+        "title": "test trial",
+        "phase": "2",
+        "status": "recruiting",
+        "status_checked": "2026-01-01",
+        "targets": [],
+        "drug_classes": [],
+        "criteria": [{"id": "c", "kind": "inclusion", "text": "CRIT", **criterion}],
+        "sources": ["NCT99999999"],
+    }
+    local = copy.copy(knowledge)
+    local.trials = [trial]
+    rows = run(local, **patient)
+    if not rows:
+        return None
+    return rows[0]
+
+
+def outcome(row):
+    states = [state for state in ("met", "unmet", "unknown") if row[state]]
+    assert len(states) == 1, row
+    return states[0], row[states[0]][0]
+
+
+# ---------------------------------------------------------------------------
+# One scenario per criterion type and outcome
+# ---------------------------------------------------------------------------
+INCLUSION_SCENARIOS = [
+    # prior_lines
+    ({"type": "prior_lines", "min": 1, "max": 3}, {"lines": TCR_LINES}, "met", "2 prior lines"),
+    ({"type": "prior_lines", "min": 3}, {"lines": TCR_LINES}, "unmet", "needs ≥3"),
+    ({"type": "prior_lines", "max": 3}, {}, "unknown", "no therapy history"),
+    # exposed_class
+    (
+        {"type": "exposed_class", "class": "anti_cd38"},
+        {"lines": TCR_LINES},
+        "met",
+        "exposed to anti-CD38: yes (line 2 DRd)",
+    ),
+    ({"type": "exposed_class", "class": "anti_cd38"}, {"lines": SENSITIVE_LINES}, "unmet", "no"),
+    ({"type": "exposed_class", "class": "anti_cd38"}, {}, "unknown", "no therapy history"),
+    # refractory_class
+    (
+        {"type": "refractory_class", "class": "anti_cd38"},
+        {"lines": TCR_LINES},
+        "met",
+        "refractory to anti-CD38: yes (line 2 DRd)",
+    ),
+    (
+        {"type": "refractory_class", "class": "proteasome_inhibitor"},
+        {"lines": SENSITIVE_LINES},
+        "unmet",
+        "refractory to proteasome inhibitor: no (exposed",
+    ),
+    ({"type": "refractory_class", "class": "imid"}, {}, "unknown", "no therapy history"),
+    # not_refractory_class
+    (
+        {"type": "not_refractory_class", "class": "proteasome_inhibitor"},
+        {"lines": SENSITIVE_LINES},
+        "met",
+        "no",
+    ),
+    (
+        {"type": "not_refractory_class", "class": "proteasome_inhibitor"},
+        {"lines": TCR_LINES},
+        "unmet",
+        "yes (line 1 VRd)",
+    ),
+    (
+        {"type": "not_refractory_class", "class": "proteasome_inhibitor"},
+        {},
+        "unknown",
+        "no therapy history",
+    ),
+    # exposed_drug / refractory_drug
+    (
+        {"type": "exposed_drug", "drug": "lenalidomide"},
+        {"lines": SENSITIVE_LINES},
+        "met",
+        "line 1 VRd",
+    ),
+    ({"type": "exposed_drug", "drug": "pomalidomide"}, {"lines": TCR_LINES}, "unmet", "no"),
+    (
+        {"type": "refractory_drug", "drug": "lenalidomide"},
+        {"lines": TCR_LINES},
+        "met",
+        "refractory to lenalidomide: yes (line 1 VRd, line 2 DRd)",
+    ),
+    (
+        {"type": "refractory_drug", "drug": "lenalidomide"},
+        {"lines": SENSITIVE_LINES},
+        "unmet",
+        "exposed, not refractory",
+    ),
+    ({"type": "refractory_drug", "drug": "lenalidomide"}, {}, "unknown", "no therapy history"),
+    # prior_target_therapy (inclusion rules)
+    (
+        {"type": "prior_target_therapy", "target": "bcma", "rule": "required"},
+        {"lines": BCMA_LINES},
+        "met",
+        "BCMA bispecific (line 3 Tec-Dara)",
+    ),
+    (
+        {
+            "type": "prior_target_therapy",
+            "target": "bcma",
+            "rule": "required",
+            "modalities": ["car_t"],
+        },
+        {"lines": BCMA_LINES},
+        "unmet",
+        "(BCMA CAR-T): none recorded",
+    ),
+    (
+        {"type": "prior_target_therapy", "target": "bcma", "rule": "required"},
+        {},
+        "unknown",
+        "no therapy history",
+    ),
+    (
+        {"type": "prior_target_therapy", "target": "bcma", "rule": "allowed"},
+        {},
+        "met",
+        "allowed (not a restriction)",
+    ),
+    # biomarker: cytogenetic
+    (
+        {"type": "biomarker", "alteration_type": "cytogenetic", "spec": "t(11;14)"},
+        {"cytogenetics": [cyto("t(11;14)")]},
+        "met",
+        "present (t(11;14) 60%",
+    ),
+    (
+        {"type": "biomarker", "alteration_type": "cytogenetic", "spec": "t(11;14)"},
+        {"cytogenetics": [cyto("t(4;14)")]},
+        "unmet",
+        "not reported (cytogenetics: t(4;14))",
+    ),
+    (
+        {"type": "biomarker", "alteration_type": "cytogenetic", "spec": "t(11;14)"},
+        {"cytogenetics": [cyto("t(11;14)", 0)]},
+        "unmet",
+        "no abnormality detected",
+    ),
+    (
+        {"type": "biomarker", "alteration_type": "cytogenetic", "spec": "t(11;14)"},
+        {},
+        "unknown",
+        "no cytogenetics in the inputs",
+    ),
+    (
+        {"type": "biomarker", "alteration_type": "cytogenetic", "spec": "del(17p)>=0.2"},
+        {"cytogenetics": [cyto("del(17p)", None)]},
+        "unknown",
+        "without a clone fraction",
+    ),
+    # biomarker: variant (curated row and inline spec)
+    (
+        {"type": "biomarker", "biomarker_id": "BM-KRAS-C12"},
+        {"variants": [variant("KRAS", "G12D")]},
+        "met",
+        "KRAS codon 12: present (KRAS",
+    ),
+    (
+        {"type": "biomarker", "biomarker_id": "BM-KRAS-C12"},
+        {"variants": [variant("KRAS", "Q61H")]},
+        "unmet",
+        "KRAS is on the sequenced panel",
+    ),
+    (
+        {"type": "biomarker", "gene": "TP53", "alteration_type": "nonsynonymous", "spec": "*"},
+        {"variants": [variant("TP53", "R175H")]},
+        "met",
+        "TP53 protein-altering variant: present",
+    ),
+    # biomarker: copy number
+    (
+        {"type": "biomarker", "biomarker_id": "BM-CDKN2C-BIALLELIC-CDK46"},
+        {"copy_number": [CopyNumberCall(SAMPLE, "CDKN2C", "homozygous_deletion")]},
+        "met",
+        "homozygous deletion",
+    ),
+    (
+        {"type": "biomarker", "biomarker_id": "BM-CDKN2C-BIALLELIC-CDK46"},
+        {},
+        "unknown",
+        "no copy-number calls in the inputs",
+    ),
+    (
+        {"type": "biomarker", "biomarker_id": "BM-CDKN2C-BIALLELIC-CDK46"},
+        {"copy_number": [CopyNumberCall(SAMPLE, "CDKN2C", "neutral")]},
+        "unmet",
+        "CDKN2C neutral",
+    ),
+    # lab
+    (
+        {"type": "lab", "test": "hemoglobin", "op": ">=", "value": 8, "unit": "g/dL"},
+        {"labs": [lab("hemoglobin", 7.5, "g/dL", "2024-01-01"), lab("hemoglobin", 95, "g/L")]},
+        "met",
+        "hemoglobin 9.5 g/dL on 2024-05-01",
+    ),
+    (
+        {"type": "lab", "test": "platelets", "op": ">=", "value": 75, "unit": "10^9/L"},
+        {"labs": [lab("platelets", 50, "10^9/L")]},
+        "unmet",
+        "platelets 50 10^9/L",
+    ),
+    (
+        {"type": "lab", "test": "platelets", "op": ">=", "value": 75, "unit": "10^9/L"},
+        {},
+        "unknown",
+        "no labs in the inputs",
+    ),
+    (
+        {"type": "lab", "test": "platelets", "op": ">=", "value": 75, "unit": "10^9/L"},
+        {"labs": [lab("hemoglobin", 10, "g/dL")]},
+        "unknown",
+        "platelets: not in the labs",
+    ),
+    (
+        {"type": "lab", "test": "creatinine_clearance", "op": ">=", "value": 30, "unit": "mL/min"},
+        {"labs": [lab("creatinine", 1.0, "mg/dL")]},
+        "unknown",
+        "derived from weight, age and sex",
+    ),
+    # age, ecog, other
+    ({"type": "age", "min": 18}, {"age": 67}, "met", "age 67 (needs ≥18)"),
+    ({"type": "age", "max": 75}, {"age": 80}, "unmet", "age 80 (needs ≤75)"),
+    ({"type": "age", "min": 18}, {}, "unknown", "age not in the inputs"),
+    ({"type": "ecog", "max": 1}, {"lines": TCR_LINES, "age": 60}, "unknown", "ECOG ≤1: not in"),
+    ({"type": "other"}, {"lines": TCR_LINES}, "unknown", "not assessable from the inputs"),
+]
+
+
+@pytest.mark.parametrize(("criterion", "patient", "expected", "words"), INCLUSION_SCENARIOS)
+def test_inclusion_criterion(knowledge, criterion, patient, expected, words):
+    row = single(knowledge, criterion, **patient)
+    if expected == "unmet":
+        # An ineligible trial without genomic relevance is not listed: judge it through a
+        # trial that is relevant by its biomarker-free drug class instead.
+        assert row is None or row["match"] == "ineligible"
+        row = _relevant_single(knowledge, criterion, patient)
+    state, text = outcome(row)
+    assert state == expected, text
+    assert text.startswith("CRIT: ")
+    assert words in text, text
+    assert row["match"] == {"met": "eligible", "unmet": "ineligible", "unknown": "possible"}[state]
+
+
+def _relevant_single(knowledge, criterion, patient):
+    """The same one-criterion trial, made relevant by a KRAS G12D finding (MEK inhibitor)."""
+    trial = {
+        "id": "TR-TEST",
+        "nct_id": "NCT99999999",
+        "title": "test trial",
+        "drug_classes": ["mek_inhibitor"],
+        "criteria": [{"id": "c", "kind": "inclusion", "text": "CRIT", **criterion}],
+    }
+    local = copy.copy(knowledge)
+    local.trials = [trial]
+    patient = dict(patient)
+    patient["variants"] = [*patient.get("variants", []), variant("KRAS", "G12D")]
+    rows = run(local, **patient)
+    assert len(rows) == 1 and rows[0]["genomically_relevant"], rows
+    return rows[0]
+
+
+EXCLUSION_SCENARIOS = [
+    ({"type": "exposed_class", "class": "bcl2_inhibitor"}, {"lines": TCR_LINES}, "met"),
+    (
+        {"type": "exposed_class", "class": "bcl2_inhibitor"},
+        {"lines": [line(1, "Ven-dex", "2021-01-01", "2021-06-01")]},
+        "unmet",
+    ),
+    ({"type": "exposed_class", "class": "bcl2_inhibitor"}, {}, "unknown"),
+    ({"type": "refractory_drug", "drug": "bortezomib"}, {"lines": SENSITIVE_LINES}, "met"),
+    ({"type": "refractory_drug", "drug": "bortezomib"}, {"lines": TCR_LINES}, "unmet"),
+    (
+        {"type": "prior_target_therapy", "target": "bcma", "rule": "excluded"},
+        {"lines": TCR_LINES},
+        "met",
+    ),
+    (
+        {"type": "prior_target_therapy", "target": "bcma", "rule": "excluded"},
+        {"lines": BCMA_LINES},
+        "unmet",
+    ),
+    (
+        {
+            "type": "prior_target_therapy",
+            "target": "gprc5d",
+            "rule": "excluded",
+            "modalities": ["bispecific"],
+        },
+        {"lines": BCMA_LINES},
+        "met",
+    ),
+    ({"type": "other"}, {"lines": TCR_LINES}, "unknown"),
+]
+
+
+@pytest.mark.parametrize(("criterion", "patient", "expected"), EXCLUSION_SCENARIOS)
+def test_exclusion_criterion(knowledge, criterion, patient, expected):
+    criterion = {**criterion, "kind": "exclusion"}
+    patient = {**patient, "variants": [variant("KRAS", "G12D")]}
+    trial = {
+        "id": "TR-TEST",
+        "nct_id": "NCT99999999",
+        "title": "test",
+        "drug_classes": ["mek_inhibitor"],
+        "criteria": [{"id": "c", "text": "NOT X", **criterion}],
+    }
+    local = copy.copy(knowledge)
+    local.trials = [trial]
+    (row,) = run(local, **patient)
+    state, text = outcome(row)
+    assert state == expected, text
+    if state == "unmet":
+        assert text.startswith("NOT X: excluded, "), text
+
+
+def test_unverified_failure_is_unknown(knowledge):
+    criterion = {"type": "prior_lines", "min": 4, "verified": False}
+    row = single(knowledge, criterion, lines=TCR_LINES)
+    state, text = outcome(row)
+    assert state == "unknown" and row["match"] == "possible"
+    assert "2 prior lines" in text and "unverified" in text
+    # An unverified criterion that holds is still met.
+    row = single(knowledge, {"type": "prior_lines", "min": 1, "verified": False}, lines=TCR_LINES)
+    assert outcome(row)[0] == "met"
+
+
+# ---------------------------------------------------------------------------
+# any_of / all_of
+# ---------------------------------------------------------------------------
+LINES_3 = {"type": "prior_lines", "min": 3}  # TCR patient: 2 lines -> fails
+CD38 = {"type": "refractory_class", "class": "anti_cd38"}  # TCR patient: holds
+ECOG = {"type": "ecog", "max": 1}  # always unknown
+
+
+@pytest.mark.parametrize(
+    ("kind", "parts", "expected"),
+    [
+        ("any_of", [LINES_3, CD38], "met"),
+        ("any_of", [LINES_3, LINES_3], "unmet"),
+        ("any_of", [LINES_3, ECOG], "unknown"),
+        ("all_of", [CD38, CD38], "met"),
+        ("all_of", [CD38, LINES_3], "unmet"),
+        ("all_of", [CD38, ECOG], "unknown"),
+        ("all_of", [LINES_3, ECOG], "unmet"),
+        ("any_of", [{"type": "all_of", "criteria": [CD38, ECOG]}, LINES_3], "unknown"),
+    ],
+)
+def test_groups(knowledge, kind, parts, expected):
+    criterion = {"type": kind, "criteria": parts}
+    trial = {
+        "id": "TR-TEST",
+        "nct_id": "NCT99999999",
+        "title": "test",
+        "drug_classes": ["mek_inhibitor"],
+        "criteria": [{"id": "c", "kind": "inclusion", "text": "GROUP", **criterion}],
+    }
+    local = copy.copy(knowledge)
+    local.trials = [trial]
+    (row,) = run(local, lines=TCR_LINES, variants=[variant("KRAS", "G12D")])
+    state, text = outcome(row)
+    assert state == expected, text
+
+
+def test_linker_mm1_triple_class_refractory_is_eligible(knowledge):
+    rows = run(knowledge, lines=TCR_LINES)
+    row = by_id(rows, "TR-LINKER-MM1")
+    assert row["match"] == "eligible"
+    assert not row["unmet"] and not row["unknown"]
+    assert "refractory to anti-CD38: yes (line 2 DRd)" in row["met"][0]
+    # Without the therapy table the same any_of cannot be judged.
+    row = by_id(run(knowledge), "TR-LINKER-MM1")
+    assert row["match"] == "possible" and "no therapy history" in row["unknown"][0]
+
+
+# ---------------------------------------------------------------------------
+# Whole trials from trials.yaml
+# ---------------------------------------------------------------------------
+def test_t11_14_patient_and_venetoclax_trials(knowledge):
+    rows = run(knowledge, lines=TCR_LINES, cytogenetics=[cyto("t(11;14)", 0.8)])
+    canova = by_id(rows, "TR-CANOVA")
+    assert canova["match"] == "possible"  # the 'progression' criterion is free text
+    assert canova["unknown"] == [
+        "Progression on or within 60 days of the last line: not assessable from the inputs"
+    ]
+    assert any(text.startswith("t(11;14) by central FISH: ") for text in canova["met"])
+    assert canova["genomically_relevant"]
+    assert any("BM-T1114-VEN" in reason for reason in canova["relevance"])
+    sonro = by_id(rows, "TR-SONROTOCLAX")
+    assert sonro["match"] == "eligible" and sonro["genomically_relevant"]
+    mydrug = by_id(rows, "TR-MYDRUG")
+    assert mydrug["match"] == "possible"
+    assert any("one alternative holds: t(11;14)" in text for text in mydrug["met"])
+    # BELLINI fails on PI-refractoriness but is listed: t(11;14) bears on venetoclax.
+    bellini = by_id(rows, "TR-BELLINI")
+    assert bellini["match"] == "ineligible" and bellini["genomically_relevant"]
+    assert any("refractory to proteasome inhibitor: yes" in text for text in bellini["unmet"])
+
+
+def test_t11_14_with_prior_pomalidomide_is_ineligible_for_canova(knowledge):
+    lines = [*TCR_LINES, line(3, "DPd", "2022-02-01", "2022-10-01", "2022-09-01")]
+    canova = by_id(run(knowledge, lines=lines, cytogenetics=[cyto("t(11;14)")]), "TR-CANOVA")
+    assert canova["match"] == "ineligible"
+    assert canova["unmet"] == [
+        "No prior pomalidomide: excluded, exposed to pomalidomide: yes (line 3 DPd)"
+    ]
+
+
+def test_without_cytogenetics_a_t11_14_trial_is_possible(knowledge):
+    sonro = by_id(run(knowledge, lines=TCR_LINES), "TR-SONROTOCLAX")
+    assert sonro["match"] == "possible"
+    assert "no cytogenetics in the inputs" in sonro["unknown"][0]
+
+
+def test_bcma_exposed_patient_and_bcma_naive_trial(knowledge):
+    rows = run(knowledge, lines=BCMA_LINES)
+    majestec = by_id(rows, "TR-MAJESTEC-3")
+    assert majestec["match"] == "ineligible"
+    assert majestec["genomically_relevant"]
+    assert "patient has received BCMA-directed therapy" in majestec["relevance"]
+    assert (
+        "No prior BCMA-directed therapy: excluded, prior BCMA-directed therapy: yes, "
+        "BCMA bispecific (line 3 Tec-Dara)"
+    ) in majestec["unmet"]
+    # A verified:false BCMA-naive exclusion is reported unknown, not as a mismatch.
+    cartitude = by_id(rows, "TR-CARTITUDE-4")
+    assert any(
+        text.startswith("BCMA-therapy-naive (unverified): excluded")
+        for text in cartitude["unknown"]
+    )
+    # A GPRC5D trial that allows prior BCMA therapy is open to this patient (3 lines,
+    # triple-class exposed): 'allowed' is informational and met.
+    monumental = by_id(rows, "TR-MONUMENTAL-1")
+    assert monumental["match"] == "eligible"
+    assert any("allowed (not a restriction)" in text for text in monumental["met"])
+
+
+def test_no_therapy_table_means_possible_never_eligible(knowledge):
+    rows = run(knowledge)
+    assert rows and all(row["match"] == "possible" for row in rows)
+    assert len(rows) == len(knowledge.trials)
+    bellini = by_id(rows, "TR-BELLINI")
+    assert bellini["met"] == []
+    assert all("no therapy history" in text for text in bellini["unknown"])
+
+
+def test_ineligible_without_relevance_is_not_listed(knowledge):
+    rows = run(knowledge, lines=TCR_LINES)
+    assert "TR-BELLINI" not in {row["id"] for row in rows}  # PI-refractory, no findings
+    assert all(row["genomically_relevant"] for row in rows if row["match"] == "ineligible")
+
+
+def test_kras_finding_makes_mydrug_relevant(knowledge):
+    rows = run(knowledge, lines=TCR_LINES, variants=[variant("KRAS", "G12D")])
+    mydrug = by_id(rows, "TR-MYDRUG")
+    assert mydrug["genomically_relevant"]
+    assert any("KRAS codon 12" in reason for reason in mydrug["relevance"])
+
+
+def test_output_shape_order_and_determinism(knowledge):
+    kwargs = {
+        "lines": BCMA_LINES,
+        "cytogenetics": [cyto("t(11;14)")],
+        "variants": [variant("KRAS", "G12D")],
+    }
+    rows = run(knowledge, **kwargs)
+    assert rows == run(knowledge, **kwargs)
+    for row in rows:
+        assert set(row) == KEYS
+        assert row["nct_id"]
+        assert row["match"] in ("eligible", "possible", "ineligible")
+        assert row["genomically_relevant"] == bool(row["relevance"])
+    keys = [
+        (("eligible", "possible", "ineligible").index(r["match"]), not r["genomically_relevant"])
+        for r in rows
+    ]
+    assert keys == sorted(keys)
+    # A trial registered outside ClinicalTrials.gov carries its registry id.
+    no_history = run(knowledge)
+    assert by_id(no_history, "TR-NCI-2023-05384")["nct_id"] == "NCI-2023-05384"

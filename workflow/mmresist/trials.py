@@ -1,0 +1,627 @@
+"""Trial matching: every criterion of every curated trial read against one patient.
+
+Each criterion of ``resources/knowledge/trials.yaml`` is judged to **met**, **unmet** or
+**unknown** with the data it used, written as a short sentence for the report
+("1 to 3 prior lines: 3 prior lines (needs 1–3)"). A trial is ``eligible`` when every
+criterion is met, ``possible`` when none failed and some are unknown, and ``ineligible``
+when one failed (SPEC ``trials[].match``).
+
+Rules (README in resources/knowledge, "trials.yaml"):
+
+- Missing data is unknown, never met: no therapy history (or one without lines) makes every
+  therapy criterion unknown; no labs make lab criteria unknown; no age makes age unknown;
+  ECOG and ``other`` criteria are always unknown because the inputs never carry them.
+- A criterion is first judged as a *condition* (holds / does not hold / cannot tell);
+  ``kind: inclusion`` needs it to hold, ``kind: exclusion`` needs it not to hold.
+- ``verified: false``: a failure is reported as unknown, with the reason, not as a mismatch.
+- ``any_of`` holds when one alternative holds, fails when every alternative fails, else
+  unknown; ``all_of`` fails when one part fails, holds when every part holds, else unknown.
+- Biomarker criteria are matched with :func:`mmresist.matching.match_biomarkers` against the
+  variants, copy number and cytogenetics given. Absence is a definite "no" only where the
+  inputs could have shown it: a variant biomarker of a panel gene; a copy-number biomarker
+  when copy-number calls were given; a cytogenetic one when the patient has cytogenetics.
+- Ineligible trials are listed only when genomically relevant (``relevance`` says why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .clinical import convert_lab
+from .constants import IMPLICATIONS
+from .knowledge import parse_spec
+from .matching import _cyto_records, match_biomarkers
+from .therapy import FALLBACK_CLASSES
+
+MATCH_ORDER = ("eligible", "possible", "ineligible")
+MET, UNMET, UNKNOWN = "met", "unmet", "unknown"
+THERAPY_TYPES = frozenset(
+    {
+        "prior_lines",
+        "exposed_class",
+        "refractory_class",
+        "not_refractory_class",
+        "exposed_drug",
+        "refractory_drug",
+        "prior_target_therapy",
+    }
+)
+# Prior antigen-directed therapy: the SPEC drug classes of each target and modality.
+TARGET_CLASSES = {
+    "bcma": {"car_t": "bcma_car_t", "bispecific": "bcma_bispecific", "adc": "bcma_adc"},
+    "gprc5d": {"car_t": "gprc5d_car_t", "bispecific": "gprc5d_bispecific"},
+    "fcrh5": {"bispecific": "fcrh5_bispecific"},
+}
+ANTIGEN_NAMES = {"bcma": "BCMA", "gprc5d": "GPRC5D", "fcrh5": "FcRH5"}
+CLASS_NAMES = {
+    "proteasome_inhibitor": "proteasome inhibitor",
+    "imid": "IMiD",
+    "celmod": "CELMoD",
+    "anti_cd38": "anti-CD38",
+    "anti_slamf7": "anti-SLAMF7",
+    "bcma_car_t": "BCMA CAR-T",
+    "bcma_bispecific": "BCMA bispecific",
+    "bcma_adc": "BCMA ADC",
+    "gprc5d_bispecific": "GPRC5D bispecific",
+    "gprc5d_car_t": "GPRC5D CAR-T",
+    "fcrh5_bispecific": "FcRH5 bispecific",
+    "xpo1_inhibitor": "XPO1 inhibitor",
+    "bcl2_inhibitor": "BCL2 inhibitor",
+    "mek_inhibitor": "MEK inhibitor",
+    "braf_inhibitor": "BRAF inhibitor",
+    "fgfr_inhibitor": "FGFR inhibitor",
+    "cdk46_inhibitor": "CDK4/6 inhibitor",
+    "idh_inhibitor": "IDH inhibitor",
+    "hdac_inhibitor": "HDAC inhibitor",
+}
+VARIANT_TYPES = frozenset(
+    {"protein_change", "codon", "aa_range", "missense", "loss_of_function", "nonsynonymous"}
+)
+TYPE_WORDS = {
+    "protein_change": "",
+    "codon": "codon",
+    "aa_range": "residues",
+    "missense": "missense variant",
+    "loss_of_function": "loss-of-function variant",
+    "nonsynonymous": "protein-altering variant",
+    "copy_loss": "copy loss",
+    "biallelic_loss": "biallelic loss",
+    "amplification": "amplification",
+}
+NO_THERAPY = "no therapy history in the inputs"
+
+# A judged condition: (True | False | None, evidence text).
+Judgement = tuple[bool | None, str]
+
+
+# ---------------------------------------------------------------------------
+# Public entry point
+# ---------------------------------------------------------------------------
+def match_trials(
+    *,
+    knowledge,
+    therapy_history: dict | None,
+    findings: list[dict],
+    variants: list,
+    copy_number: list,
+    cytogenetics: list[dict] | None,
+    labs: list[dict] | None,
+    age: int | None = None,
+) -> list[dict]:
+    """SPEC ``trials`` rows for one patient: eligible and possible trials, and ineligible
+    ones that are genomically relevant, sorted by match, relevance, then registry id."""
+    patient = _Patient(
+        knowledge=knowledge,
+        history=therapy_history if therapy_history and therapy_history.get("lines") else None,
+        findings=list(findings or []),
+        variants=list(variants or []),
+        copy_number=list(copy_number or []),
+        cytogenetics=list(cytogenetics) if cytogenetics else None,
+        labs=list(labs) if labs else None,
+        age=age,
+    )
+    rows = []
+    for trial in knowledge.trials:
+        row = _match_trial(trial, patient)
+        if row["match"] != "ineligible" or row["genomically_relevant"]:
+            rows.append(row)
+    rows.sort(
+        key=lambda r: (
+            MATCH_ORDER.index(r["match"]),
+            not r["genomically_relevant"],
+            r["nct_id"] or "",
+            r["id"],
+        )
+    )
+    return rows
+
+
+class _Patient:
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
+        self._biomarker_cache: dict[tuple, list[dict]] = {}
+
+    def biomarker_hits(self, key: tuple, record: dict) -> list[dict]:
+        if key not in self._biomarker_cache:
+            self._biomarker_cache[key] = match_biomarkers(
+                knowledge=_OneBiomarker(self.knowledge, record),
+                variants=self.variants,
+                copy_number=self.copy_number,
+                cytogenetics=self.cytogenetics or [],
+            )
+        return self._biomarker_cache[key]
+
+
+class _OneBiomarker:
+    """The knowledge base seen through one biomarker row, for match_biomarkers."""
+
+    def __init__(self, knowledge, record: dict) -> None:
+        self._knowledge = knowledge
+        self.biomarkers = [record]
+        self.genes = knowledge.genes
+
+    def canonical_gene(self, name: str) -> str:
+        return self._knowledge.canonical_gene(name)
+
+
+# ---------------------------------------------------------------------------
+# One trial
+# ---------------------------------------------------------------------------
+def _match_trial(trial: dict, patient: _Patient) -> dict:
+    met: list[str] = []
+    unmet: list[str] = []
+    unknown: list[str] = []
+    for criterion in trial["criteria"]:
+        outcome, text = _outcome(criterion, patient)
+        {MET: met, UNMET: unmet, UNKNOWN: unknown}[outcome].append(text)
+    if unmet:
+        match = "ineligible"
+    elif unknown:
+        match = "possible"
+    else:
+        match = "eligible"
+    relevance = _relevance(trial, patient)
+    registry = trial.get("nct_id") or next(iter(trial.get("other_ids") or []), None)
+    return {
+        "nct_id": registry,
+        "id": trial["id"],
+        "nct_verified": trial.get("nct_verified", True),
+        "short_name": trial.get("short_name", ""),
+        "title": trial.get("title", ""),
+        "phase": trial.get("phase", "unknown"),
+        "status": trial.get("status", "unknown"),
+        "status_checked": trial.get("status_checked"),
+        "status_as_seen": trial.get("status_as_seen", ""),
+        "match": match,
+        "met": met,
+        "unmet": unmet,
+        "unknown": unknown,
+        "genomically_relevant": bool(relevance),
+        "relevance": relevance,
+        "sources": list(trial.get("sources") or []),
+    }
+
+
+def _outcome(criterion: dict, patient: _Patient) -> tuple[str, str]:
+    """(met | unmet | unknown, sentence) for one top-level criterion."""
+    holds, evidence = _judge(criterion, patient)
+    label = criterion.get("text") or _label(criterion, patient.knowledge)
+    label = " ".join(str(label).split())
+    exclusion = criterion.get("kind") == "exclusion"
+    if holds is None:
+        outcome = UNKNOWN
+    elif exclusion:
+        outcome = UNMET if holds else MET
+    else:
+        outcome = MET if holds else UNMET
+    if exclusion and holds:
+        evidence = f"excluded, {evidence}"
+    if outcome == UNMET and criterion.get("verified") is False:
+        outcome = UNKNOWN
+        evidence += " (criterion unverified, so not counted as a mismatch)"
+    return outcome, f"{label}: {evidence}"
+
+
+def _judge(criterion: dict, patient: _Patient) -> Judgement:
+    kind = criterion["type"]
+    if kind in THERAPY_TYPES:
+        if kind == "prior_target_therapy" and criterion["rule"] == "allowed":
+            return _target_allowed(criterion, patient)
+        if patient.history is None:
+            return None, NO_THERAPY
+    judge = _JUDGES[kind]
+    return judge(criterion, patient)
+
+
+# ---------------------------------------------------------------------------
+# Therapy criteria
+# ---------------------------------------------------------------------------
+def _class_name(cls: str) -> str:
+    return CLASS_NAMES.get(cls, cls.replace("_", " "))
+
+
+def _classes_of(knowledge, drug: str) -> list[str]:
+    try:
+        return knowledge.drug_classes(drug)
+    except (KeyError, ValueError):
+        return FALLBACK_CLASSES.get(drug, [])
+
+
+def _lines_where(history: dict, test) -> str:
+    cited = [f"line {line['line']} {line['regimen']}" for line in history["lines"] if test(line)]
+    return f" ({', '.join(cited)})" if cited else ""
+
+
+def _prior_lines(criterion: dict, patient: _Patient) -> Judgement:
+    count = int(patient.history["line_count"])
+    low, high = criterion.get("min"), criterion.get("max")
+    holds = (low is None or count >= low) and (high is None or count <= high)
+    return holds, f"{count} prior lines ({_range_words(low, high)})"
+
+
+def _range_words(low, high) -> str:
+    if low is not None and high is not None:
+        return f"needs {low:g}–{high:g}"
+    if low is not None:
+        return f"needs ≥{low:g}"
+    return f"needs ≤{high:g}"
+
+
+def _exposed_class(criterion: dict, patient: _Patient) -> Judgement:
+    cls = criterion["class"]
+    name = _class_name(cls)
+    if cls in patient.history["exposed_classes"]:
+        cite = _lines_where(patient.history, lambda line: cls in line["drug_classes"])
+        return True, f"exposed to {name}: yes{cite}"
+    return False, f"exposed to {name}: no ({patient.history['line_count']} lines recorded)"
+
+
+def _refractory_lines(patient: _Patient, cls: str) -> str:
+    def refractory_to_class(line: dict) -> bool:
+        drugs = line.get("refractory_drugs") or []
+        return any(cls in _classes_of(patient.knowledge, drug) for drug in drugs)
+
+    return _lines_where(patient.history, refractory_to_class)
+
+
+def _refractory_class(criterion: dict, patient: _Patient) -> Judgement:
+    cls = criterion["class"]
+    name = _class_name(cls)
+    if cls in patient.history["refractory_classes"]:
+        return True, f"refractory to {name}: yes{_refractory_lines(patient, cls)}"
+    exposed = "exposed, " if cls in patient.history["exposed_classes"] else "never exposed, "
+    return False, f"refractory to {name}: no ({exposed}not refractory by IMWG)"
+
+
+def _not_refractory_class(criterion: dict, patient: _Patient) -> Judgement:
+    holds, evidence = _refractory_class(criterion, patient)
+    return (not holds), evidence
+
+
+def _exposed_drug(criterion: dict, patient: _Patient) -> Judgement:
+    drug = criterion["drug"]
+    if drug in patient.history["exposed_drugs"]:
+        cite = _lines_where(patient.history, lambda line: drug in line["drugs"])
+        return True, f"exposed to {drug}: yes{cite}"
+    return False, f"exposed to {drug}: no ({patient.history['line_count']} lines recorded)"
+
+
+def _refractory_drug(criterion: dict, patient: _Patient) -> Judgement:
+    drug = criterion["drug"]
+    if drug in patient.history["refractory_drugs"]:
+        cite = _lines_where(patient.history, lambda line: drug in (line["refractory_drugs"] or []))
+        return True, f"refractory to {drug}: yes{cite}"
+    state = "exposed" if drug in patient.history["exposed_drugs"] else "never exposed"
+    return False, f"refractory to {drug}: no ({state}, not refractory by IMWG)"
+
+
+def _target_classes(criterion: dict) -> list[str]:
+    by_modality = TARGET_CLASSES[criterion["target"]]
+    modalities = criterion.get("modalities") or sorted(by_modality)
+    return [by_modality[m] for m in modalities if m in by_modality]
+
+
+def _target_allowed(criterion: dict, patient: _Patient) -> Judgement:
+    antigen = ANTIGEN_NAMES[criterion["target"]]
+    return True, f"prior {antigen}-directed therapy allowed (not a restriction)"
+
+
+def _prior_target(criterion: dict, patient: _Patient) -> Judgement:
+    classes = _target_classes(criterion)
+    antigen = ANTIGEN_NAMES[criterion["target"]]
+    words = " or ".join(_class_name(c) for c in classes)
+    received = [c for c in classes if c in patient.history["exposed_classes"]]
+    if received:
+        cite = _lines_where(patient.history, lambda line: set(received) & set(line["drug_classes"]))
+        names = ", ".join(_class_name(c) for c in received)
+        return True, f"prior {antigen}-directed therapy: yes, {names}{cite}"
+    return False, f"prior {antigen}-directed therapy ({words}): none recorded"
+
+
+# ---------------------------------------------------------------------------
+# Biomarker criteria
+# ---------------------------------------------------------------------------
+def _biomarker_record(criterion: dict, knowledge) -> dict | None:
+    if "biomarker_id" in criterion:
+        for row in knowledge.biomarkers:
+            if row["id"] == criterion["biomarker_id"]:
+                return row
+        return None
+    kind, spec = criterion["alteration_type"], criterion["spec"]
+    gene = criterion.get("gene")
+    return {
+        "id": f"criterion:{gene or ''}:{kind}:{spec}",
+        "gene": knowledge.canonical_gene(gene) if gene else spec,
+        "alteration_type": kind,
+        "alteration_spec": spec,
+        "literature_alias": "",
+        "implication": "eligibility",
+        "drugs": [],
+        "drug_classes": [],
+        "evidence_level": "E",
+        "summary": "",
+        "sources": [],
+        "parsed": parse_spec(kind, spec),
+    }
+
+
+def _biomarker_words(record: dict) -> str:
+    kind, spec = record["alteration_type"], record["alteration_spec"]
+    if kind == "cytogenetic":
+        return spec
+    words = TYPE_WORDS.get(kind, kind)
+    shown = "" if spec == "*" else spec
+    return " ".join(part for part in (record["gene"], words, shown) if part)
+
+
+def _biomarker(criterion: dict, patient: _Patient) -> Judgement:
+    knowledge = patient.knowledge
+    record = _biomarker_record(criterion, knowledge)
+    if record is None:
+        return None, f"biomarker {criterion.get('biomarker_id')} is not in the knowledge base"
+    words = _biomarker_words(record)
+    kind, gene = record["alteration_type"], record["gene"]
+    if kind == "cytogenetic" and not patient.cytogenetics:
+        return None, f"{words}: no cytogenetics in the inputs"
+    hits = patient.biomarker_hits((record["id"], kind, record["alteration_spec"]), record)
+    if hits:
+        details = "; ".join(dict.fromkeys(hit["evidence"]["detail"] for hit in hits))
+        return True, f"{words}: present ({details})"
+    if kind == "cytogenetic":
+        return _cyto_absent(record, patient, words)
+    on_panel = gene in knowledge.genes
+    if kind in VARIANT_TYPES:
+        if not on_panel:
+            return None, f"{words}: {gene} is not on the sequenced panel"
+        return False, f"{words}: not found ({gene} is on the sequenced panel; no matching variant)"
+    if not patient.copy_number:
+        return None, f"{words}: no copy-number calls in the inputs"
+    if not on_panel:
+        return None, f"{words}: {gene} is not on the panel"
+    calls = sorted(
+        {c.call for c in patient.copy_number if knowledge.canonical_gene(c.gene) == gene}
+    )
+    seen = f"{gene} {', '.join(calls)}" if calls else f"no {gene} copy-number change called"
+    return False, f"{words}: not found ({seen}; {gene} is on the panel)"
+
+
+def _cyto_absent(record: dict, patient: _Patient, words: str) -> Judgement:
+    records = _cyto_records(patient.cytogenetics or [])
+    wanted = {alt["abnormality"] for term in record["parsed"]["terms"] for alt in term}
+    unknown_fraction = [
+        r["abnormality"]
+        for r in records
+        if r["abnormality"] in wanted and r["clone_fraction"] is None
+        for term in record["parsed"]["terms"]
+        for alt in term
+        if alt["abnormality"] == r["abnormality"] and alt["min_fraction"] is not None
+    ]
+    if unknown_fraction:
+        shown = ", ".join(sorted(set(unknown_fraction)))
+        return None, f"{words}: {shown} reported without a clone fraction"
+    reported = sorted({r["abnormality"] for r in records})
+    seen = ", ".join(reported) if reported else "no abnormality detected"
+    return False, f"{words}: not reported (cytogenetics: {seen})"
+
+
+# ---------------------------------------------------------------------------
+# Labs, age, ECOG, other
+# ---------------------------------------------------------------------------
+def _latest_lab(labs: Iterable[Mapping], test: str) -> Mapping | None:
+    rows = [row for row in labs if row.get("test") == test and row.get("value") is not None]
+    if not rows:
+        return None
+
+    def when(row: Mapping) -> str:
+        value = row.get("date")
+        return value.isoformat() if hasattr(value, "isoformat") else str(value or "")
+
+    return max(rows, key=lambda row: (when(row), str(row.get("value"))))
+
+
+def _compare(value: float, op: str, threshold: float) -> bool:
+    return {
+        ">=": value >= threshold,
+        "<=": value <= threshold,
+        ">": value > threshold,
+        "<": value < threshold,
+    }[op]
+
+
+def _lab(criterion: dict, patient: _Patient) -> Judgement:
+    test, op, threshold, unit = (criterion[k] for k in ("test", "op", "value", "unit"))
+    need = f"needs {op} {threshold:g} {unit}"
+    if not patient.labs:
+        return None, f"{test}: no labs in the inputs ({need})"
+    row = _latest_lab(patient.labs, test)
+    if row is None:
+        extra = " (derived from weight, age and sex, not in the inputs)"
+        note = extra if test == "creatinine_clearance" else ""
+        return None, f"{test}: not in the labs{note} ({need})"
+    value = row.get("value_canonical")
+    row_unit = row.get("unit_canonical")
+    if value is None:
+        try:
+            value, row_unit = convert_lab(test, float(row["value"]), row.get("unit"))
+        except (KeyError, ValueError, TypeError):
+            value, row_unit = float(row["value"]), row.get("unit") or unit
+    if row_unit != unit:
+        return None, f"{test}: latest value in {row_unit}, cannot compare ({need})"
+    when = row.get("date")
+    when = when.isoformat() if hasattr(when, "isoformat") else when
+    dated = f" on {when}" if when else ""
+    return _compare(float(value), op, threshold), f"{test} {value:g} {unit}{dated} ({need})"
+
+
+def _age(criterion: dict, patient: _Patient) -> Judgement:
+    low, high = criterion.get("min"), criterion.get("max")
+    if patient.age is None:
+        return None, f"age not in the inputs ({_range_words(low, high)})"
+    holds = (low is None or patient.age >= low) and (high is None or patient.age <= high)
+    return holds, f"age {patient.age} ({_range_words(low, high)})"
+
+
+def _ecog(criterion: dict, patient: _Patient) -> Judgement:
+    return None, f"ECOG ≤{criterion['max']}: not in the inputs"
+
+
+def _other(criterion: dict, patient: _Patient) -> Judgement:
+    return None, "not assessable from the inputs"
+
+
+# ---------------------------------------------------------------------------
+# any_of / all_of
+# ---------------------------------------------------------------------------
+def _group(criterion: dict, patient: _Patient) -> Judgement:
+    parts = []
+    for child in criterion["criteria"]:
+        holds, evidence = _judge(child, patient)
+        label = child.get("text") or _label(child, patient.knowledge)
+        parts.append((holds, f"{' '.join(str(label).split())} — {evidence}"))
+    results = [holds for holds, _ in parts]
+    if criterion["type"] == "any_of":
+        if True in results:
+            shown = "; ".join(text for holds, text in parts if holds)
+            return True, f"one alternative holds: {shown}"
+        if all(holds is False for holds in results):
+            shown = "; ".join(text for _, text in parts)
+            return False, f"no alternative holds: {shown}"
+        shown = "; ".join(text for holds, text in parts if holds is None)
+        failed = results.count(False)
+        return None, f"undecided ({failed} of {len(parts)} alternatives fail); unknown: {shown}"
+    if False in results:
+        shown = "; ".join(text for holds, text in parts if holds is False)
+        return False, f"not all hold: {shown}"
+    if all(results):
+        return True, "all hold: " + "; ".join(text for _, text in parts)
+    shown = "; ".join(text for holds, text in parts if holds is None)
+    return None, f"undecided; unknown: {shown}"
+
+
+_JUDGES = {
+    "prior_lines": _prior_lines,
+    "exposed_class": _exposed_class,
+    "refractory_class": _refractory_class,
+    "not_refractory_class": _not_refractory_class,
+    "exposed_drug": _exposed_drug,
+    "refractory_drug": _refractory_drug,
+    "prior_target_therapy": _prior_target,
+    "biomarker": _biomarker,
+    "lab": _lab,
+    "age": _age,
+    "ecog": _ecog,
+    "other": _other,
+    "any_of": _group,
+    "all_of": _group,
+}
+
+
+def _label(criterion: dict, knowledge) -> str:
+    """Words for a criterion without its own ``text`` (nested criteria)."""
+    kind = criterion["type"]
+    if kind in ("prior_lines", "age"):
+        noun = "prior lines" if kind == "prior_lines" else "age"
+        return f"{noun} {_range_words(criterion.get('min'), criterion.get('max'))[6:]}"
+    if kind == "exposed_class":
+        return f"{_class_name(criterion['class'])}-exposed"
+    if kind == "refractory_class":
+        return f"{_class_name(criterion['class'])}-refractory"
+    if kind == "not_refractory_class":
+        return f"not {_class_name(criterion['class'])}-refractory"
+    if kind == "exposed_drug":
+        return f"{criterion['drug']}-exposed"
+    if kind == "refractory_drug":
+        return f"{criterion['drug']}-refractory"
+    if kind == "prior_target_therapy":
+        return f"prior {ANTIGEN_NAMES[criterion['target']]}-directed therapy {criterion['rule']}"
+    if kind == "biomarker":
+        record = _biomarker_record(criterion, knowledge)
+        return _biomarker_words(record) if record else str(criterion.get("biomarker_id"))
+    if kind == "lab":
+        return f"{criterion['test']} {criterion['op']} {criterion['value']:g} {criterion['unit']}"
+    if kind == "ecog":
+        return f"ECOG ≤{criterion['max']}"
+    if kind in ("any_of", "all_of"):
+        return "any of" if kind == "any_of" else "all of"
+    return "other"
+
+
+# ---------------------------------------------------------------------------
+# Genomic relevance
+# ---------------------------------------------------------------------------
+def _walk(criteria: Iterable[dict]) -> Iterable[dict]:
+    for criterion in criteria:
+        yield criterion
+        if criterion["type"] in ("any_of", "all_of"):
+            yield from _walk(criterion["criteria"])
+
+
+def _relevance(trial: dict, patient: _Patient) -> list[str]:
+    """Why a trial bears on this patient's genomics or antigen history (empty: it does not).
+
+    - a biomarker criterion the patient's calls satisfy, or whose gene/abnormality is the
+      gene of one of the patient's findings;
+    - a resistance, sensitivity or eligibility finding naming a drug class the trial gives;
+    - a prior-antigen criterion (required or excluded) or a trial target naming an antigen
+      the patient has already received (BCMA, GPRC5D, FcRH5).
+    """
+    knowledge = patient.knowledge
+    reasons: list[str] = []
+    finding_genes = {f["gene"] for f in patient.findings}
+    for criterion in _walk(trial["criteria"]):
+        if criterion["type"] != "biomarker":
+            continue
+        record = _biomarker_record(criterion, knowledge)
+        if record is None:
+            continue
+        words = _biomarker_words(record)
+        holds, _ = _biomarker(criterion, patient)
+        if holds:
+            reasons.append(f"patient has {words}, named in the criteria")
+        elif record["gene"] in finding_genes:
+            reasons.append(f"criteria name {words}; patient has a {record['gene']} finding")
+    trial_classes = set(trial.get("drug_classes") or [])
+    for finding in patient.findings:
+        if finding.get("implication") not in IMPLICATIONS or finding["implication"] == "prognostic":
+            continue
+        shared = sorted(trial_classes & set(finding.get("drug_classes") or []))
+        if shared:
+            classes = ", ".join(_class_name(c) for c in shared)
+            gene, alteration = finding["gene"], finding["alteration"]
+            shown = alteration if alteration.startswith(gene) else f"{gene} {alteration}"
+            reasons.append(
+                f"{finding['implication']} finding {finding['biomarker_id']} ({shown}) "
+                f"bears on {classes}"
+            )
+    if patient.history is not None:
+        exposed = set(patient.history["exposed_classes"])
+        received = {target for target, by in TARGET_CLASSES.items() if exposed & set(by.values())}
+        named = {
+            c["target"]
+            for c in _walk(trial["criteria"])
+            if c["type"] == "prior_target_therapy" and c["rule"] != "allowed"
+        }
+        for target in sorted(received & (named | set(trial.get("targets") or []))):
+            reasons.append(f"patient has received {ANTIGEN_NAMES[target]}-directed therapy")
+    return list(dict.fromkeys(reasons))
