@@ -76,8 +76,14 @@ def test_every_report_meets_the_contract(demo_run):
         errors = [error.message for error in validator.iter_errors(report)]
         assert errors == [], (patient, errors[:5])
         assert report["patient_id"] == patient
-        for section in ("therapy_options", "trials", "supportive_care", "mrd", "risk"):
-            assert report[section] is None
+        assert report["therapy_options"] is None
+        assert report["not_assessed"] == ["therapy_options"]
+        assert isinstance(report["trials"], list)
+        assert isinstance(report["risk"], dict)
+        assert report["risk"]["high_risk"] in (True, False, None)
+        for section, table in (("mrd", "mrd"), ("supportive_care", "supportive_care")):
+            if report[section] is None:
+                assert any(entry.startswith(table) for entry in report["not_provided"])
         assert "clinician" in report["disclaimer"]
         for name in ("report.html", "report.pdf", "variants.tsv"):
             assert (folder / name).stat().st_size > 0, (patient, name)
@@ -194,6 +200,11 @@ def test_demo_patient_shows_its_events(demo_run, patient):
         assert set(expected["therapy"]["refractory_includes"]) <= set(history["refractory_classes"])
         assert history["triple_class_refractory"] is expected["therapy"]["triple_class_refractory"]
         assert history["penta_refractory"] is expected["therapy"]["penta_refractory"]
+    if "high_risk" in expected:
+        assert report["risk"]["high_risk"] is expected["high_risk"]
+    if "mrd_trend" in expected:
+        trend = report["mrd"]["trend"] if report["mrd"] else None
+        assert trend == expected["mrd_trend"]
 
 
 def test_demo_covers_the_required_event_classes(demo_run):

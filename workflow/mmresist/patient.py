@@ -142,6 +142,53 @@ def _public(row: dict) -> dict:
     return result
 
 
+def assess_sections(
+    *,
+    knowledge,
+    tables: dict,
+    history: dict | None,
+    findings: list[dict],
+    current_calls: list,
+    current_copy_number: list[CopyNumberCall],
+    cytogenetics: list[dict] | None,
+) -> tuple[dict, list[str]]:
+    """The reasoning sections (MRD, risk, supportive care, trials) and, for each that
+    had none of its inputs, an entry for ``not_provided``."""
+    from .mrd import summarize_mrd
+    from .risk import assess_risk
+    from .supportive import supportive_care
+    from .trials import match_trials
+
+    assessed = {
+        "mrd": summarize_mrd(tables["mrd"]),
+        "risk": assess_risk(
+            cytogenetics=tables["cytogenetics"],
+            variants=current_calls,
+            copy_number=current_copy_number,
+            labs=tables["labs"],
+            rules=knowledge.rules["risk"],
+        ),
+        "supportive_care": supportive_care(
+            labs=tables["labs"],
+            therapy_history=history,
+            rules=knowledge.rules["supportive_care"],
+        ),
+        "trials": match_trials(
+            knowledge=knowledge,
+            therapy_history=history,
+            findings=findings,
+            variants=current_calls,
+            copy_number=current_copy_number,
+            cytogenetics=cytogenetics,
+            labs=tables["labs"],
+        ),
+    }
+    gaps = []
+    if assessed["supportive_care"] is None:
+        gaps.append("supportive_care (needs labs or therapy lines)")
+    return assessed, gaps
+
+
 def run_patient(
     *,
     patient_id: str,
@@ -231,6 +278,17 @@ def run_patient(
             tables["therapy_lines"], knowledge, reference_date=samples[-1].collection_date
         )
 
+    assessed, section_gaps = assess_sections(
+        knowledge=knowledge,
+        tables=tables,
+        history=history,
+        findings=findings,
+        current_calls=current_calls,
+        current_copy_number=current_copy_number,
+        cytogenetics=cytogenetics,
+    )
+    not_provided.extend(section_gaps)
+
     inputs = [samples_path]
     for sample in samples:
         inputs.append(sample.vcf)
@@ -263,6 +321,7 @@ def run_patient(
         labs=[_public(row) for row in tables["labs"]] if tables["labs"] is not None else None,
         not_provided=not_provided,
         warnings=warnings,
+        assessed=assessed,
     )
     text = variants_tsv(
         patient_id=patient_id,
