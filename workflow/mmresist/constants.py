@@ -57,6 +57,33 @@ DRUG_CLASSES = (
     "idh_inhibitor",
 )
 
+DRUG_CLASS_IDS_PLAIN = ("glucocorticoid", "alkylator", "anthracycline")
+
+# How drug classes are named to a reader (report, trial criteria, options).
+DRUG_CLASS_LABELS = {
+    "proteasome_inhibitor": "proteasome inhibitor",
+    "imid": "IMiD",
+    "celmod": "CELMoD",
+    "anti_cd38": "anti-CD38",
+    "anti_slamf7": "anti-SLAMF7",
+    "bcma_car_t": "BCMA CAR-T",
+    "bcma_bispecific": "BCMA bispecific",
+    "bcma_adc": "BCMA ADC",
+    "gprc5d_bispecific": "GPRC5D bispecific",
+    "gprc5d_car_t": "GPRC5D CAR-T",
+    "fcrh5_bispecific": "FcRH5 bispecific",
+    "xpo1_inhibitor": "XPO1 inhibitor",
+    "bcl2_inhibitor": "BCL2 inhibitor",
+    "hdac_inhibitor": "HDAC inhibitor",
+    "mek_inhibitor": "MEK inhibitor",
+    "braf_inhibitor": "BRAF inhibitor",
+    "fgfr_inhibitor": "FGFR inhibitor",
+    "cdk46_inhibitor": "CDK4/6 inhibitor",
+    "idh_inhibitor": "IDH inhibitor",
+}
+# Glucocorticoid, alkylator and anthracycline read well as they are.
+DRUG_CLASS_LABELS.update({name: name for name in DRUG_CLASS_IDS_PLAIN})
+
 TRIAL_MATCHES = ("eligible", "possible", "ineligible")
 
 SUPPORTIVE_TOPICS = ("renal", "bone", "infection", "anemia", "thrombosis", "neuropathy", "other")

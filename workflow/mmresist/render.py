@@ -28,6 +28,7 @@ from . import __version__
 from .constants import (
     COPY_NUMBER_CALLS,
     DISCLAIMER,
+    DRUG_CLASS_LABELS,
     EVIDENCE_LEVEL_MEANING,
     EVIDENCE_LEVELS,
     FILTER_REASONS,
@@ -68,26 +69,7 @@ COHORT_COLUMNS = (
 )
 
 LABELS = {
-    # drug classes
-    "proteasome_inhibitor": "proteasome inhibitor",
-    "imid": "IMiD",
-    "celmod": "CELMoD",
-    "anti_cd38": "anti-CD38",
-    "anti_slamf7": "anti-SLAMF7",
-    "bcma_car_t": "BCMA CAR-T",
-    "bcma_bispecific": "BCMA bispecific",
-    "bcma_adc": "BCMA ADC",
-    "gprc5d_bispecific": "GPRC5D bispecific",
-    "gprc5d_car_t": "GPRC5D CAR-T",
-    "fcrh5_bispecific": "FcRH5 bispecific",
-    "xpo1_inhibitor": "XPO1 inhibitor",
-    "bcl2_inhibitor": "BCL2 inhibitor",
-    "hdac_inhibitor": "HDAC inhibitor",
-    "mek_inhibitor": "MEK inhibitor",
-    "braf_inhibitor": "BRAF inhibitor",
-    "fgfr_inhibitor": "FGFR inhibitor",
-    "cdk46_inhibitor": "CDK4/6 inhibitor",
-    "idh_inhibitor": "IDH inhibitor",
+    **DRUG_CLASS_LABELS,
     # variant categories
     "cereblon_pathway": "cereblon pathway",
     "mapk_signalling": "MAPK signalling",

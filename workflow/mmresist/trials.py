@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .clinical import convert_lab
-from .constants import IMPLICATIONS
+from .constants import DRUG_CLASS_LABELS, IMPLICATIONS
 from .knowledge import parse_spec
 from .matching import _cyto_records, match_biomarkers
 from .therapy import FALLBACK_CLASSES
@@ -54,27 +54,7 @@ TARGET_CLASSES = {
     "fcrh5": {"bispecific": "fcrh5_bispecific"},
 }
 ANTIGEN_NAMES = {"bcma": "BCMA", "gprc5d": "GPRC5D", "fcrh5": "FcRH5"}
-CLASS_NAMES = {
-    "proteasome_inhibitor": "proteasome inhibitor",
-    "imid": "IMiD",
-    "celmod": "CELMoD",
-    "anti_cd38": "anti-CD38",
-    "anti_slamf7": "anti-SLAMF7",
-    "bcma_car_t": "BCMA CAR-T",
-    "bcma_bispecific": "BCMA bispecific",
-    "bcma_adc": "BCMA ADC",
-    "gprc5d_bispecific": "GPRC5D bispecific",
-    "gprc5d_car_t": "GPRC5D CAR-T",
-    "fcrh5_bispecific": "FcRH5 bispecific",
-    "xpo1_inhibitor": "XPO1 inhibitor",
-    "bcl2_inhibitor": "BCL2 inhibitor",
-    "mek_inhibitor": "MEK inhibitor",
-    "braf_inhibitor": "BRAF inhibitor",
-    "fgfr_inhibitor": "FGFR inhibitor",
-    "cdk46_inhibitor": "CDK4/6 inhibitor",
-    "idh_inhibitor": "IDH inhibitor",
-    "hdac_inhibitor": "HDAC inhibitor",
-}
+CLASS_NAMES = DRUG_CLASS_LABELS
 VARIANT_TYPES = frozenset(
     {"protein_change", "codon", "aa_range", "missense", "loss_of_function", "nonsynonymous"}
 )
