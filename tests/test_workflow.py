@@ -76,8 +76,12 @@ def test_every_report_meets_the_contract(demo_run):
         errors = [error.message for error in validator.iter_errors(report)]
         assert errors == [], (patient, errors[:5])
         assert report["patient_id"] == patient
-        assert report["therapy_options"] is None
-        assert report["not_assessed"] == ["therapy_options"]
+        assert report["not_assessed"] == []
+        if report["therapy_options"] is None:
+            assert report["therapy_history"] is None
+        else:
+            for option in report["therapy_options"]:
+                assert option["sources"], (patient, option["regimen"])
         assert isinstance(report["trials"], list)
         assert isinstance(report["risk"], dict)
         assert report["risk"]["high_risk"] in (True, False, None)
@@ -200,6 +204,13 @@ def test_demo_patient_shows_its_events(demo_run, patient):
         assert set(expected["therapy"]["refractory_includes"]) <= set(history["refractory_classes"])
         assert history["triple_class_refractory"] is expected["therapy"]["triple_class_refractory"]
         assert history["penta_refractory"] is expected["therapy"]["penta_refractory"]
+    first = [o for o in report["therapy_options"] or [] if o["rank"] == 1]
+    for regimen in expected.get("first_rank_includes", []):
+        assert regimen in [o["regimen"] for o in first], (patient, first)
+    if "first_rank_excludes_class" in expected:
+        assert first and all(
+            expected["first_rank_excludes_class"] not in o["drug_classes"] for o in first
+        )
     if "high_risk" in expected:
         assert report["risk"]["high_risk"] is expected["high_risk"]
     if "mrd_trend" in expected:

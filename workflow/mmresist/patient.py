@@ -152,14 +152,21 @@ def assess_sections(
     current_copy_number: list[CopyNumberCall],
     cytogenetics: list[dict] | None,
 ) -> tuple[dict, list[str]]:
-    """The reasoning sections (MRD, risk, supportive care, trials) and, for each that
-    had none of its inputs, an entry for ``not_provided``."""
+    """The reasoning sections (therapy options, trials, supportive care, MRD, risk) and,
+    for each that had none of its inputs, an entry for ``not_provided``."""
     from .mrd import summarize_mrd
+    from .options import therapy_options
     from .risk import assess_risk
     from .supportive import supportive_care
     from .trials import match_trials
 
     assessed = {
+        "therapy_options": therapy_options(
+            knowledge=knowledge,
+            therapy_history=history,
+            findings=findings,
+            labs=tables["labs"],
+        ),
         "mrd": summarize_mrd(tables["mrd"]),
         "risk": assess_risk(
             cytogenetics=tables["cytogenetics"],
@@ -184,6 +191,8 @@ def assess_sections(
         ),
     }
     gaps = []
+    if assessed["therapy_options"] is None:
+        gaps.append("therapy_options (needs therapy lines)")
     if assessed["supportive_care"] is None:
         gaps.append("supportive_care (needs labs or therapy lines)")
     return assessed, gaps
