@@ -94,3 +94,30 @@ def test_wrong_genome_build_names_the_build_of_the_file(tmp_path, capsys):
     assert main(_demo_args(tmp_path) + outdir + ["--genome-build", "GRCh37"]) == 2
     err = capsys.readouterr().err
     assert "the VCF is GRCh38" in err and "genome_build: GRCh37" in err
+
+
+def test_sv_deletion_of_tnfrsf17_is_seen_as_copy_loss_and_loss_of_function(tmp_path):
+    vcf = tmp_path / "sv.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n##contig=<ID=chr16,length=90338345>\n"
+        '##ALT=<ID=DEL,Description="Deletion">\n'
+        '##INFO=<ID=END,Number=1,Type=Integer,Description="End">\n'
+        '##INFO=<ID=SVTYPE,Number=1,Type=String,Description="SV type">\n'
+        '##INFO=<ID=CSQ,Number=.,Type=String,Description="Consequence annotations from '
+        "Ensembl VEP. Format: Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|"
+        'BIOTYPE|HGVSc|HGVSp|CANONICAL">\n'
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n"
+        "chr16\t11950000\tsv1\tN\t<DEL>\t.\tPASS\tEND=11980000;SVTYPE=DEL;"
+        "CSQ=deletion|transcript_ablation|HIGH|TNFRSF17|ENSG00000048462|Transcript|"
+        "ENST00000053243|protein_coding|||YES\tGT\t1/1\n"
+    )
+    outdir = tmp_path / "P1"
+    args = ["patient", "--patient", "P1", "--samples", _sheet(tmp_path, vcf)]
+    assert main(args + ["--knowledge", KNOWLEDGE, "--outdir", str(outdir), "--no-html"]) == 0
+    report = json.loads((outdir / "report.json").read_text())
+    assert [(c["gene"], c["call"]) for c in report["copy_number"]] == [("TNFRSF17", "loss")]
+    found = {finding["biomarker_id"] for finding in report["findings"]}
+    assert any(f.startswith("BM-TNFRSF17") for f in found), found
+    # One deletion is one event: it must not also count as the second, truncating hit.
+    assert not any("BIALLELIC" in f for f in found), found

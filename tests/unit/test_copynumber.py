@@ -459,3 +459,25 @@ def test_unknown_format_missing_and_empty_files(tmp_path):
     with pytest.raises(InputError, match="purity"):
         read(path, "cnvkit", purity=0)
     assert read(path, "cnvkit") == {}
+
+
+def test_structural_deletions_become_gene_level_losses_merged_by_severity():
+    from mmresist.copynumber import deletions_as_copy_number, merge_copy_number
+    from mmresist.model import CopyNumberCall, VariantCall
+
+    calls = [
+        VariantCall("S", "chr16", 11950000, "N", "<DEL>", "TNFRSF17", "transcript_ablation"),
+        VariantCall("S", "chr3", 3150000, "N", "<DEL:ME>", "CRBN", "feature_truncation"),
+        VariantCall("S", "chr12", 12950000, "C", "T", "GPRC5D", "stop_gained"),
+        VariantCall("S", "chr5", 143300000, "N", "<DEL>", "NR3C1", filter_reasons=["low_vaf"]),
+    ]
+    deletions = deletions_as_copy_number(calls)
+    assert [(c.gene, c.call) for c in deletions] == [("CRBN", "loss"), ("TNFRSF17", "loss")]
+    assert deletions[1].source == "structural deletion <DEL> at chr16:11950000"
+    from_file = [
+        CopyNumberCall("S", "TNFRSF17", "homozygous_deletion", copy_number=0),
+        CopyNumberCall("S", "CRBN", "neutral", copy_number=2),
+        CopyNumberCall("S", "KRAS", "gain", copy_number=3),
+    ]
+    merged = {c.gene: c.call for c in merge_copy_number(from_file, deletions)}
+    assert merged == {"CRBN": "loss", "KRAS": "gain", "TNFRSF17": "homozygous_deletion"}

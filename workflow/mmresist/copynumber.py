@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
-from .model import CopyNumberCall
+from .model import CopyNumberCall, VariantCall
 
 FORMATS = ("cnvkit", "purple", "gene_tsv")
 
@@ -614,3 +614,43 @@ def _sex(sex: str | None, file: str) -> str | None:
             "unknown sex", file=file, field="sex", expected="male or female", got=str(sex)
         )
     return mapped
+
+
+def is_symbolic_deletion(alt: str) -> bool:
+    """``<DEL>`` and its subtypes (``<DEL:ME:ALU>``): a structural deletion allele."""
+    return alt.upper().startswith("<DEL")
+
+
+def deletions_as_copy_number(calls: Iterable[VariantCall]) -> list[CopyNumberCall]:
+    """Gene-level ``loss`` calls for kept symbolic deletions in an SV VCF.
+
+    A ``<DEL>`` annotated to a panel gene removes at least one copy of it, so it is seen by
+    the copy-loss and biallelic-loss matchers as well as by the loss-of-function ones.
+    Whether both copies are gone is not known from the allele alone, so the call is
+    ``loss``, never ``homozygous_deletion``. One call per sample and gene.
+    """
+    result: dict[tuple[str, str], CopyNumberCall] = {}
+    for call in calls:
+        if call.filter_reasons or not is_symbolic_deletion(call.alt):
+            continue
+        key = (call.sample_id, call.gene)
+        if key not in result:
+            result[key] = CopyNumberCall(
+                sample_id=call.sample_id,
+                gene=call.gene,
+                call="loss",
+                source=f"structural deletion {call.alt} at {call.chrom}:{call.pos}",
+            )
+    return [result[key] for key in sorted(result)]
+
+
+def merge_copy_number(
+    file_calls: Iterable[CopyNumberCall], extra_calls: Iterable[CopyNumberCall]
+) -> list[CopyNumberCall]:
+    """One call per gene: the copy-number file's, unless an extra call is more severe."""
+    merged = {call.gene: call for call in file_calls}
+    for call in extra_calls:
+        current = merged.get(call.gene)
+        if current is None or SEVERITY[call.call] > SEVERITY[current.call]:
+            merged[call.gene] = call
+    return [merged[gene] for gene in sorted(merged)]

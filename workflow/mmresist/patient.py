@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .copynumber import is_symbolic_deletion
 from .errors import InputError
 from .files import sha256_file
 from .filters import apply_filters
@@ -114,6 +115,18 @@ def read_copy_numbers(samples: list[Sample], knowledge) -> dict[str, list[CopyNu
             purity=sample.purity,
         )
     return calls
+
+
+def add_structural_deletions(
+    copy_numbers: dict[str, list[CopyNumberCall]], ingests: dict[str, SampleIngest]
+) -> None:
+    """Fold kept ``<DEL>`` records of each sample's VCF into its gene-level copy number."""
+    from .copynumber import deletions_as_copy_number, merge_copy_number
+
+    for sample_id, ingest in ingests.items():
+        deletions = deletions_as_copy_number(ingest.calls)
+        if deletions:
+            copy_numbers[sample_id] = merge_copy_number(copy_numbers.get(sample_id, []), deletions)
 
 
 def read_clinical(patient_id: str, paths: ClinicalPaths) -> tuple[dict, list[str]]:
@@ -235,6 +248,7 @@ def run_patient(
 
     ingests, warnings = ingest_samples(samples, knowledge, filters, genome_build)
     copy_numbers = read_copy_numbers(samples, knowledge)
+    add_structural_deletions(copy_numbers, ingests)
     tables, not_provided = read_clinical(patient_id, clinical)
     # A table without rows for this patient says nothing about the patient: its sections
     # stay unknown (null), never empty ones that read as "none".
@@ -258,10 +272,15 @@ def run_patient(
     status_of = {(*call.key, call.gene): status for call, status, _ in rows}
 
     latest = samples[-1].sample_id
+    # Structural deletions are matched as copy loss (add_structural_deletions), not also
+    # as a variant: one deletion counted twice would read as a biallelic loss.
     current_calls = [
         call
         for call, status, _ in rows
-        if call.sample_id == latest and status != "lost" and not call.filter_reasons
+        if call.sample_id == latest
+        and status != "lost"
+        and not call.filter_reasons
+        and not is_symbolic_deletion(call.alt)
     ]
     # Copy number of the latest sample that has a copy-number file.
     current_copy_number: list[CopyNumberCall] = []
