@@ -162,8 +162,9 @@ DISCLAIMER = (
     "haematologist against the full clinical picture."
 )
 
-# Sections computed by later versions; null in report.json until then.
-NOT_ASSESSED_SECTIONS = ("therapy_options", "trials", "supportive_care", "mrd", "risk")
+# The reasoning sections of report.json. One a version does not compute is null and listed
+# in `not_assessed`; one whose inputs were not given is null and listed in `not_provided`.
+REASONING_SECTIONS = ("therapy_options", "trials", "supportive_care", "mrd", "risk")
 
 CLINICAL_TABLES = ("therapy_lines", "labs", "cytogenetics", "mrd")
 

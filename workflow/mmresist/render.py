@@ -33,7 +33,7 @@ from .constants import (
     EVIDENCE_LEVELS,
     FILTER_REASONS,
     IMPLICATIONS,
-    NOT_ASSESSED_SECTIONS,
+    REASONING_SECTIONS,
     VARIANT_STATUSES,
 )
 from .errors import MmresistError
@@ -292,7 +292,7 @@ def _section_state(report: Mapping, name: str, not_provided: set[str]) -> str:
     value = report.get(name)
     if value is None:
         not_assessed = report.get("not_assessed")
-        not_assessed = NOT_ASSESSED_SECTIONS if not_assessed is None else as_list(not_assessed)
+        not_assessed = REASONING_SECTIONS if not_assessed is None else as_list(not_assessed)
         if name not in not_assessed and name in not_provided:
             return "not_provided"
         return "not_assessed"
@@ -395,7 +395,7 @@ def report_view(report: Mapping) -> dict:
             }
         )
 
-    sections = {name: _section_state(report, name, not_provided) for name in NOT_ASSESSED_SECTIONS}
+    sections = {name: _section_state(report, name, not_provided) for name in REASONING_SECTIONS}
     history = report["therapy_history"]
     qc = report["qc"] or {}
     filtered_counts = qc.get("filtered") or {}

@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Sequence
 
-from .constants import DISCLAIMER, FILTER_REASONS, NOT_ASSESSED_SECTIONS, SCHEMA_VERSION
+from .constants import DISCLAIMER, FILTER_REASONS, REASONING_SECTIONS, SCHEMA_VERSION
 from .files import atomic_write_text
 from .model import CopyNumberCall, Sample, SampleIngest, VariantCall
 
@@ -164,9 +164,9 @@ def build_report(
         "therapy_history": therapy_history,
         "labs": labs,
     }
-    for section in NOT_ASSESSED_SECTIONS:
+    for section in REASONING_SECTIONS:
         report[section] = assessed.get(section)
-    report["not_assessed"] = [s for s in NOT_ASSESSED_SECTIONS if s not in assessed]
+    report["not_assessed"] = [s for s in REASONING_SECTIONS if s not in assessed]
     report["not_provided"] = sorted(not_provided)
     report["qc"] = qc_section(samples, ingests, warnings)
     return report

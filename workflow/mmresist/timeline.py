@@ -35,7 +35,6 @@ def assign_status(
     ``present`` False and VAF None where the allele was not called.
     """
     ordered = order_samples(samples)
-    latest = ordered[-1].sample_id
     by_key: dict[tuple, dict[str, VariantCall]] = {}
     for sample in ordered:
         for call in ingests[sample.sample_id].calls:
@@ -61,22 +60,15 @@ def assign_status(
         in_earlier = any(entry["present"] for entry in history[:-1])
         if len(ordered) == 1:
             status = "single_timepoint"
-        elif in_latest and in_earlier:
-            status = "persistent"
         elif in_latest:
-            status = "acquired"
-        elif in_earlier:
-            status = "lost"
+            status = "persistent" if in_earlier else "acquired"
         else:
-            # Called but with no alt support anywhere: report it against the latest
-            # sample where it was called, as a single observation.
-            status = "lost" if latest not in per_sample else "acquired"
-        representative_id = latest if latest in per_sample else None
-        if representative_id is None or (status == "lost"):
-            for sample in reversed(ordered):
-                if sample.sample_id in per_sample:
-                    representative_id = sample.sample_id
-                    break
+            # Seen only earlier, or called nowhere with alt support: not in the tumour now.
+            status = "lost"
+        # The latest sample that called the allele speaks for it in the report.
+        representative_id = next(
+            sample.sample_id for sample in reversed(ordered) if sample.sample_id in per_sample
+        )
         rows.append((per_sample[representative_id], status, history))
     rows.sort(key=lambda row: (row[0].gene, row[0].key[0], row[0].pos, row[0].ref, row[0].alt))
     return rows
