@@ -864,3 +864,147 @@ def test_runs_are_consecutive_and_balanced():
     assert _runs(weights, 3) == [["chr1", "chr2"], ["chr3", "chr4"], ["chr5", "chrX"]]
     assert _runs([("chr1", 5), ("chr2", 1000)], 2) == [["chr1"], ["chr2"]]
     assert _runs([("chr1", 1000), ("chr2", 5)], 4) == [["chr1"], ["chr2"]]
+
+
+# --- reading only the panel regions of indexed files -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def grch38_regions():
+    from mmresist.knowledge import load_knowledge
+    from mmresist.vcf import PanelRegions
+
+    knowledge = load_knowledge("resources/knowledge")
+    return PanelRegions("GRCh38", knowledge.panel_regions("GRCh38"))
+
+
+def read_with(path, regions, panel=PANEL):
+    return read_sample(
+        vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=panel, regions=regions
+    )
+
+
+@pytest.mark.parametrize("kind", ["vcf.gz", "bcf"])
+@pytest.mark.parametrize("make", [several_contigs_vep, several_contigs_bcsq])
+def test_region_read_finds_what_the_whole_file_read_finds(tmp_path, grch38_regions, kind, make):
+    import dataclasses
+
+    path = index_file(write_vcf(tmp_path, "multi", make(), kind=kind))
+    whole = read_with(path, None)
+    by_region = read_with(path, grch38_regions)
+    assert (whole.scan, by_region.scan) == ("whole_file", "panel_regions")
+    assert by_region.calls and by_region.records_in_panel >= 3
+    assert dataclasses.replace(by_region, scan="whole_file") == whole
+
+
+def test_region_read_counts_records_from_the_index_and_skips_far_ones(tmp_path, grch38_regions):
+    # A record that names KRAS 20 Mb away from KRAS is outside the panel regions: a region
+    # read counts it (from the index) as outside the panel; a whole-file read takes it.
+    records = [
+        row("chr12", 5_000_000, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP",
+            "0/1:70,30:0.3:100"),
+        row("chr12", 25245350, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP",
+            "0/1:70,30:0.3:100"),
+        row("chr12", 60_000_000, "G", "A", f"CSQ={background('OTHER', 'A')}", "GT:AD:AF:DP",
+            "0/1:70,30:0.3:100"),
+    ]  # fmt: skip
+    text = vcf_text(info=[vep_header()], formats=MUTECT2, samples=["TUMOR"], records=records)
+    path = index_file(write_vcf(tmp_path, "far", text, kind="vcf.gz"))
+    whole = read_with(path, None)
+    by_region = read_with(path, grch38_regions)
+    assert (whole.records_read, whole.records_in_panel) == (3, 2)
+    assert (by_region.records_read, by_region.records_in_panel) == (3, 1)
+    assert [call.pos for call in by_region.calls] == [25245350]
+
+
+def test_a_record_spanning_two_regions_is_read_once(tmp_path):
+    from mmresist.vcf import PanelRegions
+
+    deletion = vep_entry(
+        Allele="deletion",
+        Consequence="feature_truncation",
+        SYMBOL="KRAS",
+        Feature="ENST00000256078",
+        BIOTYPE="protein_coding",
+        CANONICAL="YES",
+    )
+    records = [
+        row("chr12", 150, "N", "<DEL>", f"END=350;SVTYPE=DEL;CSQ={deletion}", "GT:AD:AF:DP",
+            "0/1:70,30:0.3:100"),
+        row("chr12", 320, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP", "0/1:70,30:0.3:100"),
+    ]  # fmt: skip
+    text = vcf_text(
+        info=[vep_header(), '##INFO=<ID=END,Number=1,Type=Integer,Description="End">',
+              '##INFO=<ID=SVTYPE,Number=1,Type=String,Description="SV type">',
+              '##ALT=<ID=DEL,Description="Deletion">'],
+        formats=MUTECT2, samples=["TUMOR"], records=records,
+    )  # fmt: skip
+    path = index_file(write_vcf(tmp_path, "sv", text, kind="vcf.gz"))
+    regions = PanelRegions("GRCh38", {"12": [(100, 200), (300, 400)]})
+    by_region = read_with(path, regions)
+    assert by_region.scan == "panel_regions"
+    assert [(call.pos, call.alt) for call in by_region.calls] == [(150, "<DEL>"), (320, "T")]
+    assert by_region.records_in_panel == 2
+
+
+@pytest.mark.parametrize(
+    "case", ["plain_vcf", "build_unknown", "other_build", "stale_index", "no_index"]
+)
+def test_region_read_is_only_used_when_it_is_safe(tmp_path, grch38_regions, case):
+    import os
+
+    contigs = None
+    if case == "build_unknown":
+        contigs = {"chr12": 1_000_000_000}  # no length of either build
+    elif case == "other_build":
+        contigs = {"chr12": 133851895}  # GRCh37's chr12
+    records = [row("chr12", 25245350, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP",
+                   "0/1:70,30:0.3:100")]  # fmt: skip
+    text = vcf_text(
+        info=[vep_header()], formats=MUTECT2, samples=["TUMOR"], records=records, contigs=contigs
+    )
+    if case == "plain_vcf":
+        path = write_vcf(tmp_path, "case", text, kind="vcf")
+    else:
+        path = write_vcf(tmp_path, "case", text, kind="vcf.gz")
+    index = path.with_name(path.name + ".tbi")
+    if case == "no_index":
+        index.unlink()
+    elif case == "stale_index":
+        stamp = os.path.getmtime(path)
+        os.utime(index, (stamp - 100, stamp - 100))
+    ingest = read_with(path, grch38_regions)
+    assert ingest.scan == "whole_file"
+    assert [call.pos for call in ingest.calls] == [25245350]
+
+
+def test_a_failing_region_read_falls_back_to_the_whole_file(tmp_path, grch38_regions, monkeypatch):
+    import mmresist.vcf as vcf_module
+
+    path = index_file(write_vcf(tmp_path, "multi", several_contigs_vep(), kind="vcf.gz"))
+    expected = read_with(path, None)
+
+    def broken(vcf, queries):
+        yield from ()
+        raise RuntimeError("htslib could not seek")
+
+    monkeypatch.setattr(vcf_module, "_region_records", broken)
+    assert read_with(path, grch38_regions) == expected
+
+
+def test_panel_regions_cover_every_gene_padded_and_merged(grch38_regions):
+    from mmresist.knowledge import REGION_PADDING, load_knowledge
+
+    knowledge = load_knowledge("resources/knowledge")
+    genes = knowledge.gene_regions("GRCh38")
+    assert set(genes) == set(knowledge.genes)
+    assert genes["KRAS"] == ("12", 25205246, 25250929)  # Ensembl/NCBI GRCh38 extent
+    for chrom, start, end in genes.values():
+        covering = [
+            (low, high) for low, high in grch38_regions.by_chrom[chrom]
+            if low <= start - REGION_PADDING and high >= end + REGION_PADDING
+        ]  # fmt: skip
+        assert len(covering) == 1
+    for intervals in grch38_regions.by_chrom.values():
+        assert all(a[1] < b[0] for a, b in zip(intervals, intervals[1:], strict=False))
+    assert knowledge.panel_regions("GRCh37") is None

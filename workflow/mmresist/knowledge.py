@@ -21,7 +21,7 @@ from .constants import ALTERATION_TYPES, CYTOGENETIC_ABNORMALITIES, DRUG_CLASSES
 from .errors import KnowledgeError
 
 FORMAT = "mmresist-knowledge/1"
-TABLES = ("genes", "biomarkers", "drugs", "regimens")
+TABLES = ("genes", "biomarkers", "drugs", "regimens", "gene_coordinates")
 DOCUMENTS = ("trials", "rules")  # YAML files, each with a JSON schema of the same name
 COLUMNS = {
     "genes": (
@@ -61,7 +61,12 @@ COLUMNS = {
         "notes",
     ),
     "regimens": ("abbreviation", "aliases", "components", "setting", "pivotal_trial", "sources"),
+    "gene_coordinates": ("symbol", "genome_build", "chrom", "start", "end", "strand", "source"),
 }
+# Bases added on each side of a gene when reading an indexed VCF by region: VEP and snpEff
+# name a gene for upstream/downstream variants up to 5 kb away by default, so a 10 kb
+# margin keeps every record an annotator ties to a panel gene (see read_sample).
+REGION_PADDING = 10_000
 ROLES = ("driver", "therapy_selected", "immunotherapy_target", "drug_target")
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "knowledge"
 VERSION_PATTERN = re.compile(r"^\d{4}\.\d{2}\.\d{2}(\.\d+)?$")
@@ -306,6 +311,7 @@ class Knowledge:
     regimens: dict[str, dict]
     trials: list[dict] = field(default_factory=list)
     rules: dict = field(default_factory=dict)
+    gene_coordinates: list[dict] = field(default_factory=list)
     gene_aliases: dict[str, str] = field(init=False)
     panel_genes: set[str] = field(init=False)
     _drug_exact: dict[str, str] = field(init=False, repr=False)
@@ -330,6 +336,39 @@ class Knowledge:
                 self._regimen_folded.setdefault(name.casefold(), abbreviation)
 
     # -- genes ---------------------------------------------------------------
+    def gene_regions(self, build: str) -> dict[str, tuple[str, int, int]]:
+        """Panel symbol -> (chromosome without 'chr', start, end), 1-based inclusive, for
+        ``build``; empty when the tables hold no coordinates for that build (validation
+        makes sure a build present covers every panel gene)."""
+        return {
+            row["symbol"]: (row["chrom"], row["start"], row["end"])
+            for row in self.gene_coordinates
+            if row["genome_build"] == build
+        }
+
+    def panel_regions(
+        self, build: str, padding: int = REGION_PADDING
+    ) -> dict[str, list[tuple[int, int]]] | None:
+        """Chromosome -> sorted, merged (start, end) intervals covering every panel gene of
+        ``build`` with ``padding`` bases each side; None when the build has no coordinates,
+        so a caller reads the whole file instead."""
+        regions = self.gene_regions(build)
+        if not regions or set(regions) != set(self.genes):
+            return None
+        by_chrom: dict[str, list[tuple[int, int]]] = {}
+        for chrom, start, end in regions.values():
+            by_chrom.setdefault(chrom, []).append((max(1, start - padding), end + padding))
+        merged: dict[str, list[tuple[int, int]]] = {}
+        for chrom, intervals in by_chrom.items():
+            out: list[tuple[int, int]] = []
+            for start, end in sorted(intervals):
+                if out and start <= out[-1][1] + 1:
+                    out[-1] = (out[-1][0], max(out[-1][1], end))
+                else:
+                    out.append((start, end))
+            merged[chrom] = out
+        return merged
+
     def canonical_gene(self, name: str) -> str:
         """Panel symbol for a symbol or alias (FAM46C → TENT5C); unknown names unchanged."""
         return self.gene_aliases.get(name, name)
@@ -406,6 +445,7 @@ class Knowledge:
             "regimens": [self.regimens[abbreviation] for abbreviation in self.regimens],
             "trials": self.trials,
             "rules": self.rules,
+            "gene_coordinates": self.gene_coordinates,
         }
 
     def to_json(self, path: str | os.PathLike) -> None:
@@ -441,6 +481,18 @@ def _gene_record(row: dict) -> dict:
         "mechanism": row["mechanism"],
         "aliases": split_list(row["aliases"]),
         "numbering_offset": int(offset) if offset else None,
+    }
+
+
+def _coordinate_record(row: dict) -> dict:
+    return {
+        "symbol": row["symbol"],
+        "genome_build": row["genome_build"],
+        "chrom": row["chrom"],
+        "start": int(row["start"]),
+        "end": int(row["end"]),
+        "strand": row["strand"],
+        "source": row["source"],
     }
 
 
@@ -507,6 +559,7 @@ def _build(version: str, tables: dict) -> Knowledge:
         regimens={row["abbreviation"]: row for row in tables["regimens"]},
         trials=tables.get("trials", []),
         rules=tables.get("rules", {}),
+        gene_coordinates=tables.get("gene_coordinates", []),
     )
 
 
@@ -662,6 +715,34 @@ def validate_knowledge(directory: str | os.PathLike) -> list[str]:
     return problems
 
 
+def _coordinate_problems(rows: list[dict], symbols: dict[str, int]) -> list[str]:
+    """gene_coordinates.tsv: panel symbols only, one row per gene and build, start <= end,
+    and a build that is present covers every panel gene (region reading relies on it)."""
+    problems: list[str] = []
+    seen: dict[str, set[str]] = {}
+    for i, row in enumerate(rows):
+        where = _where("gene_coordinates", i, "symbol")
+        if row["symbol"] not in symbols:
+            problems.append(f"{where}: '{row['symbol']}' is not a symbol in genes.tsv")
+        genes = seen.setdefault(row["genome_build"], set())
+        if row["symbol"] in genes:
+            problems.append(f"{where}: a second {row['genome_build']} row for {row['symbol']}")
+        genes.add(row["symbol"])
+        if int(row["start"]) > int(row["end"]):
+            problems.append(
+                f"{_where('gene_coordinates', i, 'end')}: end {row['end']} is before "
+                f"start {row['start']}"
+            )
+    for build, genes in sorted(seen.items()):
+        missing = sorted(set(symbols) - genes)
+        if missing:
+            problems.append(
+                f"gene_coordinates.tsv: {build} has no row for {', '.join(missing)}; a build "
+                "must cover every panel gene or none"
+            )
+    return problems
+
+
 def _where(table: str, index: int, column: str) -> str:
     return f"{table}.tsv line {index + 2}, column '{column}'"
 
@@ -691,6 +772,7 @@ def _reference_problems(raw: dict[str, list[dict]]) -> list[str]:
         for row in raw["genes"]
         if row["numbering_offset"]
     }
+    problems += _coordinate_problems(raw["gene_coordinates"], symbols)
     # drugs: names that resolve one way only
     generics: set[str] = set()
     exact_names: dict[str, str] = {}
@@ -1087,6 +1169,7 @@ def load_knowledge(path: str | os.PathLike) -> Knowledge:
             "biomarkers": [_biomarker_record(row) for row in raw["biomarkers"]],
             "drugs": [_drug_record(row) for row in raw["drugs"]],
             "regimens": [_regimen_record(row) for row in raw["regimens"]],
+            "gene_coordinates": [_coordinate_record(row) for row in raw["gene_coordinates"]],
         }
         documents, _ = _read_documents(source)
         trials, rules = documents["trials"], documents["rules"]

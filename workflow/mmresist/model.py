@@ -63,6 +63,9 @@ class SampleIngest:
     annotation: str = ""
     genome_build: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # How the file was read: "whole_file", or "panel_regions" (index queries on the panel
+    # genes' coordinates; records_read then comes from the index).
+    scan: str = "whole_file"
 
 
 @dataclass

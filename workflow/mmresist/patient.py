@@ -57,15 +57,21 @@ def _canonical_gene(knowledge, gene: str) -> str:
 
 
 def ingest_samples(
-    samples: list[Sample], knowledge, filters: Filters, genome_build: str | None = None
+    samples: list[Sample],
+    knowledge,
+    filters: Filters,
+    genome_build: str | None = None,
+    threads: int | None = None,
 ) -> tuple[dict[str, SampleIngest], list[str]]:
     """Read each sample's VCF, map gene aliases to panel symbols and apply the filters.
 
     A VCF whose header shows the other genome build is refused: its coordinates would be
     compared across timepoints and reported as if they were of the configured build.
     """
-    from .vcf import read_sample
+    from .vcf import PanelRegions, read_sample
 
+    by_chrom = knowledge.panel_regions(genome_build) if genome_build else None
+    regions = PanelRegions(genome_build, by_chrom) if genome_build and by_chrom else None
     ingests: dict[str, SampleIngest] = {}
     warnings: list[str] = []
     for sample in samples:
@@ -74,6 +80,8 @@ def ingest_samples(
             sample_id=sample.sample_id,
             tumor_sample=sample.tumor_sample,
             panel_genes=knowledge.panel_genes,
+            threads=threads,
+            regions=regions,
         )
         if genome_build and ingest.genome_build and ingest.genome_build != genome_build:
             raise InputError(
@@ -222,6 +230,7 @@ def run_patient(
     clinical: ClinicalPaths | None = None,
     render: bool = True,
     annotation_mode: str = "auto",
+    threads: int | None = None,
 ) -> dict:
     """Build and write report.json, variants.tsv and report.html for ``patient_id``."""
     from .knowledge import load_knowledge
@@ -246,7 +255,7 @@ def run_patient(
     samples = order_samples(samples)
     knowledge = load_knowledge(knowledge_path)
 
-    ingests, warnings = ingest_samples(samples, knowledge, filters, genome_build)
+    ingests, warnings = ingest_samples(samples, knowledge, filters, genome_build, threads)
     copy_numbers = read_copy_numbers(samples, knowledge)
     add_structural_deletions(copy_numbers, ingests)
     tables, not_provided = read_clinical(patient_id, clinical)

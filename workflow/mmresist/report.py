@@ -106,6 +106,7 @@ def qc_section(
                 "panel_filtered": len(ingest.calls) - kept,
                 "annotation": ingest.annotation,
                 "tumor_sample": ingest.tumor_sample,
+                "scan": ingest.scan,
             }
         )
     return {

@@ -743,6 +743,19 @@ class _Part:
     compound_warnings: list[str] = field(default_factory=list)
 
 
+SCAN_WHOLE = "whole_file"
+SCAN_REGIONS = "panel_regions"
+
+
+@dataclass(frozen=True)
+class PanelRegions:
+    """The panel genes' padded regions for one genome build: chromosome (without 'chr')
+    -> sorted, non-overlapping (start, end), 1-based inclusive (Knowledge.panel_regions)."""
+
+    build: str
+    by_chrom: Mapping[str, Sequence[tuple[int, int]]]
+
+
 def read_sample(
     *,
     vcf_path: str | os.PathLike[str],
@@ -750,6 +763,7 @@ def read_sample(
     tumor_sample: str | None,
     panel_genes: Collection[str],
     threads: int | None = None,
+    regions: PanelRegions | None = None,
 ) -> SampleIngest:
     """Every panel-gene call of one tumour sample, with record counts for QC.
 
@@ -765,6 +779,14 @@ def read_sample(
     same order); when a worker fails or its count disagrees with the index, the file is
     read again in one pass, which gives the authoritative result or error. Otherwise one
     pass, with htslib decompressing in a second thread.
+
+    ``regions`` (the panel genes' padded coordinates for one genome build): when the file
+    is a bgzipped VCF or BCF with an up-to-date index holding record counts, and its
+    header shows that same build (contig lengths, ##reference or annotation lines), only
+    the records in those regions are read, by index queries. ``records_read`` is then the
+    index's record count and every record outside the regions counts as outside the
+    panel; ``scan`` says which way the file was read. Any failure reading by region falls
+    back to reading the whole file, which gives the authoritative result or error.
     """
     path = os.fspath(vcf_path)
     if threads is None:
@@ -775,6 +797,13 @@ def read_sample(
     vcf = _open(path)
     try:
         setup = _prepare(vcf, path, sample_id, tumor_sample, frozenset(panel_genes))
+        queries = _region_queries(path, setup, regions) if regions is not None else None
+        if queries is not None:
+            part = _read_regions(vcf, setup, queries)
+            if part is not None:
+                return _finish(setup, [part], scan=SCAN_REGIONS)
+            vcf.close()
+            vcf = _open(path)  # an iterator that failed part-way is not reused
         plan = _contig_plan(vcf, path, threads) if threads > 1 else None
         if plan is None:
             return _one_pass(vcf, setup, threads)
@@ -936,7 +965,7 @@ def _scan(records: Iterable[Any], setup: _Setup) -> _Part:
     )
 
 
-def _finish(setup: _Setup, parts: Sequence[_Part]) -> SampleIngest:
+def _finish(setup: _Setup, parts: Sequence[_Part], scan: str = SCAN_WHOLE) -> SampleIngest:
     """One SampleIngest from parts given in file order, as one pass would have made it."""
     layout = setup.layout
     warnings: list[str] = []
@@ -965,7 +994,87 @@ def _finish(setup: _Setup, parts: Sequence[_Part]) -> SampleIngest:
         annotation=layout.label,
         genome_build=setup.genome_build,
         warnings=warnings,
+        scan=scan,
     )
+
+
+# ---------------------------------------------------------------------------
+# Reading the panel regions of indexed files
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Queries:
+    """Index queries covering the panel: (file contig, start, end) in the file's contig
+    order, plus the index's record count for the whole file."""
+
+    regions: list[tuple[str, int, int]]
+    total: int
+
+
+def _bare_contig(name: str) -> str:
+    bare = name[3:] if name[:3].lower() == "chr" else name
+    return "MT" if bare == "M" else bare
+
+
+def _region_queries(path: str, setup: _Setup, regions: PanelRegions) -> _Queries | None:
+    """Queries for ``regions`` when ``path`` can be read by region; None otherwise.
+
+    Needs a bgzipped VCF or BCF, an index beside it that is not older than the file and
+    holds per-contig record counts, and a header that shows the regions' genome build:
+    coordinates of one build looked up in a file of the other would miss genes silently.
+    """
+    if setup.genome_build != regions.build:
+        return None
+    with open(path, "rb") as stream:
+        head = stream.read(16)
+    if not (head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"):
+        return None
+    if _index_beside(path) is None:
+        return None
+    counts = _index_counts(path)
+    if counts is None:
+        return None
+    names = [name for name, _ in counts]
+    if len(set(names)) != len(names):
+        return None
+    queries = []
+    for name, count in counts:
+        if count == 0:
+            continue
+        for start, end in regions.by_chrom.get(_bare_contig(name), ()):
+            queries.append((name, start, end))
+    return _Queries(regions=queries, total=sum(count for _, count in counts))
+
+
+def _region_records(vcf: Any, queries: _Queries) -> Iterable[Any]:
+    """Records of every query in order, each record once: a record that starts before
+    the previous region of its contig ends overlapped that region and came with it."""
+    contig = None
+    previous_end = 0
+    for name, start, end in queries.regions:
+        if name != contig:
+            contig, previous_end = name, 0
+        for variant in vcf(f"{_region(name)}:{start}-{end}"):
+            if variant.start < previous_end:  # 0-based start within the previous region
+                continue
+            yield variant
+        previous_end = end
+
+
+def _read_regions(vcf: Any, setup: _Setup, queries: _Queries) -> _Part | None:
+    """One _Part for the panel regions with the file's record count; None on any error."""
+    try:
+        part = _scan(_region_records(vcf, queries), setup)
+        _check_records_well_formed(vcf, setup)
+    except Exception:  # read the whole file instead: it gives the authoritative error
+        return None
+    scanned = part.records_read
+    part.records_read = queries.total
+    if not scanned:
+        # No record lies in the regions, so none says whether the file is annotated.
+        part.annotated = queries.total
+    return part
 
 
 # ---------------------------------------------------------------------------
