@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CORES  ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean knowledge
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt Snakefile workflow/rules
+
+# After editing resources/knowledge: validate and ship the compiled JSON jobs load
+# (a test fails while it is out of date; the workflow then compiles its own copy).
+knowledge: $(VENV)/.installed
+	$(BIN)/python -m mmresist knowledge compile --dir resources/knowledge \
+		--out resources/knowledge/compiled/knowledge.json
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/ingest.py

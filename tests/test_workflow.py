@@ -55,14 +55,35 @@ def test_dry_run_plans_one_report_and_pdf_per_patient(tmp_path):
             break
         counts[parts[0]] = int(parts[1])
     patients = len(demo_patients())
+    # The shipped compiled knowledge is fresh, so no compile job is planned.
     assert counts == {
         "all": 1,
         "cohort_index": 1,
-        "knowledge_compile": 1,
         "patient_pdf": patients,
         "patient_report": patients,
-        "total": 3 + 2 * patients,
+        "total": 2 + 2 * patients,
     }
+
+
+def test_changed_knowledge_tables_are_compiled_before_the_reports(tmp_path):
+    import shutil
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(REPO / "resources/knowledge", folder)
+    with (folder / "drugs.tsv").open("a", encoding="utf-8") as stream:
+        stream.write("")  # same bytes: still fresh
+    fresh = snakemake(
+        "--dry-run", "--config", f"outdir={tmp_path}/a", f"knowledge={folder}", "--quiet", "rules"
+    )
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert "knowledge_compile" not in fresh.stdout
+    version = folder / "VERSION"
+    version.write_text(version.read_text().strip() + "9\n")
+    stale = snakemake(
+        "--dry-run", "--config", f"outdir={tmp_path}/b", f"knowledge={folder}", "--quiet", "rules"
+    )
+    assert stale.returncode == 0, stale.stderr[-3000:]
+    assert "knowledge_compile" in stale.stdout
 
 
 def test_every_report_meets_the_contract(demo_run):

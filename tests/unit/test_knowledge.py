@@ -687,3 +687,32 @@ def test_malformed_rules_are_reported(broken, old, new, expected):
 def test_missing_trials_file_is_reported(broken):
     (broken / "trials.yaml").unlink()
     assert any("trials.yaml: missing" in p for p in validate_knowledge(broken))
+
+
+def test_shipped_compiled_knowledge_is_current(tmp_path):
+    """resources/knowledge/compiled/knowledge.json must be what `make knowledge` writes now:
+    the workflow uses it instead of a compile job while it records the tables' digest."""
+    from mmresist.knowledge import compiled_is_fresh
+
+    folder = Path("resources/knowledge")
+    shipped = folder / "compiled" / "knowledge.json"
+    fresh = tmp_path / "knowledge.json"
+    load_knowledge(folder).to_json(fresh)
+    assert compiled_is_fresh(folder, shipped), "run `make knowledge` after editing the tables"
+    assert shipped.read_bytes() == fresh.read_bytes(), "run `make knowledge`"
+
+
+def test_a_changed_table_makes_the_compiled_file_stale(tmp_path):
+    import shutil
+
+    from mmresist.knowledge import compiled_is_fresh
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree("resources/knowledge", folder)
+    compiled = tmp_path / "compiled.json"
+    load_knowledge(folder).to_json(compiled)
+    assert compiled_is_fresh(folder, compiled)
+    genes = folder / "genes.tsv"
+    genes.write_text(genes.read_text(encoding="utf-8").replace("Catalytic", "Catalytic "))
+    assert not compiled_is_fresh(folder, compiled)
+    assert not compiled_is_fresh(folder, tmp_path / "missing.json")

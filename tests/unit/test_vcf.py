@@ -1008,3 +1008,17 @@ def test_panel_regions_cover_every_gene_padded_and_merged(grch38_regions):
     for intervals in grch38_regions.by_chrom.values():
         assert all(a[1] < b[0] for a, b in zip(intervals, intervals[1:], strict=False))
     assert knowledge.panel_regions("GRCh37") is None
+
+
+def test_ingest_threads_gives_a_second_core_only_to_large_files_read_whole(tmp_path, monkeypatch):
+    import mmresist.vcf as vcf_module
+    from mmresist.vcf import ingest_threads
+
+    small = index_file(write_vcf(tmp_path, "small", several_contigs_vep(), kind="vcf.gz"))
+    assert ingest_threads([small], regions_known=False) == 1
+    monkeypatch.setattr(vcf_module, "TWO_THREAD_MIN_BYTES", 1)
+    assert ingest_threads([small], regions_known=True) == 1  # indexed: read by region
+    assert ingest_threads([small], regions_known=False) == 2
+    plain = write_vcf(tmp_path, "plain", several_contigs_vep(), kind="vcf")
+    assert ingest_threads([plain], regions_known=True) == 2  # cannot be queried by region
+    assert ingest_threads([tmp_path / "missing.vcf.gz"], regions_known=True) == 1

@@ -29,6 +29,9 @@ def _add_patient(subparsers) -> None:
     )
     parser.add_argument("--annotation-mode", default="auto", choices=["auto", "bcftools_csq"])
     parser.add_argument("--no-html", action="store_true", help="skip report.html")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="worker processes for a large VCF (default 2)"
+    )
 
 
 def _run_patient(args) -> int:
@@ -55,6 +58,7 @@ def _run_patient(args) -> int:
         ),
         render=not args.no_html,
         annotation_mode=args.annotation_mode,
+        threads=args.threads,
     )
     # Counts only: variant-level data stays inside the output folder.
     print(

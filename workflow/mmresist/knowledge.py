@@ -312,6 +312,8 @@ class Knowledge:
     trials: list[dict] = field(default_factory=list)
     rules: dict = field(default_factory=dict)
     gene_coordinates: list[dict] = field(default_factory=list)
+    # sha256 of the folder's table files it was built from (source_digest); "" if unknown.
+    source_digest: str = ""
     gene_aliases: dict[str, str] = field(init=False)
     panel_genes: set[str] = field(init=False)
     _drug_exact: dict[str, str] = field(init=False, repr=False)
@@ -446,6 +448,7 @@ class Knowledge:
             "trials": self.trials,
             "rules": self.rules,
             "gene_coordinates": self.gene_coordinates,
+            "source_digest": self.source_digest,
         }
 
     def to_json(self, path: str | os.PathLike) -> None:
@@ -1148,6 +1151,54 @@ def _alias_problems(row: dict, offset: int, where: str) -> list[str]:
     return []
 
 
+def source_files(path: str | os.PathLike) -> list[Path]:
+    """The files of a knowledge folder that a compiled JSON is made from, sorted."""
+    folder = Path(path)
+    return sorted(
+        item
+        for item in folder.iterdir()
+        if item.is_file() and (item.suffix in (".tsv", ".yaml") or item.name == "VERSION")
+    )
+
+
+def source_digest(path: str | os.PathLike) -> str:
+    """sha256 over the compiled format and every source file's name and bytes: a compiled
+    JSON that records the folder's current digest was made from exactly these tables."""
+    import hashlib
+
+    digest = hashlib.sha256(FORMAT.encode())
+    for item in source_files(path):
+        digest.update(b"\0" + item.name.encode() + b"\0" + item.read_bytes())
+    return digest.hexdigest()
+
+
+def compiled_is_fresh(folder: str | os.PathLike, compiled: str | os.PathLike) -> bool:
+    """Whether ``compiled`` (a JSON written by ``to_json``) was made from ``folder`` as it
+    is now; a shipped compiled file saves every run a compile job while the tables are
+    unchanged, and is ignored the moment one changes."""
+    try:
+        data = json.loads(Path(compiled).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return (
+        isinstance(data, dict)
+        and data.get("format") == FORMAT
+        and data.get("source_digest") == source_digest(folder)
+    )
+
+
+def builds_with_coordinates(path: str | os.PathLike) -> set[str]:
+    """Genome builds that gene_coordinates.tsv of a knowledge folder has rows for, read
+    without validating the folder (cheap enough for planning jobs before any runs)."""
+    import csv
+
+    table = Path(path) / "gene_coordinates.tsv"
+    if not table.is_file():
+        return set()
+    with table.open(newline="", encoding="utf-8") as stream:
+        return {row.get("genome_build", "") for row in csv.DictReader(stream, delimiter="\t")}
+
+
 # ---------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------
@@ -1176,7 +1227,9 @@ def load_knowledge(path: str | os.PathLike) -> Knowledge:
         assert trials is not None and rules is not None
         tables["trials"] = [_trial_record(trial) for trial in trials["trials"]]
         tables["rules"] = {key: value for key, value in rules.items() if key != "format"}
-        return _build(version, tables)
+        knowledge = _build(version, tables)
+        knowledge.source_digest = source_digest(source)
+        return knowledge
     if source.is_file():
         try:
             data = json.loads(source.read_text(encoding="utf-8"))
@@ -1191,7 +1244,9 @@ def load_knowledge(path: str | os.PathLike) -> Knowledge:
             biomarker["parsed"] = parse_spec(
                 biomarker["alteration_type"], biomarker["alteration_spec"]
             )
-        return _build(data["version"], data)
+        knowledge = _build(data["version"], data)
+        knowledge.source_digest = data.get("source_digest", "")
+        return knowledge
     raise KnowledgeError(f"{source}: no knowledge folder or compiled JSON there")
 
 

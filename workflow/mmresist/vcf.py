@@ -998,6 +998,33 @@ def _finish(setup: _Setup, parts: Sequence[_Part], scan: str = SCAN_WHOLE) -> Sa
     )
 
 
+# A VCF at least this large (bytes on disk) read whole is worth a second core: about
+# PARALLEL_MIN_RECORDS annotated records, bgzipped.
+TWO_THREAD_MIN_BYTES = 8 << 20
+
+
+def ingest_threads(paths: Iterable[str | os.PathLike[str]], *, regions_known: bool) -> int:
+    """Cores worth giving to one patient's ingest (1 or 2), decided before it runs.
+
+    A file read by region (indexed, with panel coordinates for the build) or a small one
+    needs one core; a large file read whole uses a second one (worker processes for an
+    indexed file, a decompression thread otherwise). Cohort runs of exome-sized files so
+    run two patients at once on two cores instead of one after the other.
+    """
+    for path in paths:
+        name = os.fspath(path)
+        try:
+            size = os.path.getsize(name)
+        except OSError:
+            continue  # a missing file is the patient job's error to report
+        if size < TWO_THREAD_MIN_BYTES:
+            continue
+        if regions_known and _index_beside(name) is not None:
+            continue
+        return 2
+    return 1
+
+
 # ---------------------------------------------------------------------------
 # Reading the panel regions of indexed files
 # ---------------------------------------------------------------------------

@@ -13,7 +13,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from mmresist.clinical import read_table
 from mmresist.errors import InputError
+from mmresist.knowledge import builds_with_coordinates, compiled_is_fresh
 from mmresist.sheets import patients, read_samples, sheet_frame
+from mmresist.vcf import ingest_threads
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -36,6 +38,15 @@ for kind, rows in CLINICAL.items():
     validate(sheet_frame(rows), schema=f"../schemas/{kind}.schema.yaml")
 
 PATIENTS = patients(SAMPLES)
+COORDINATE_BUILDS = builds_with_coordinates(config["knowledge"])
+# The knowledge folder ships compiled (compiled/knowledge.json, `make knowledge`); jobs use
+# that file while it records the tables' current digest, else knowledge_compile makes one.
+SHIPPED_KNOWLEDGE = Path(config["knowledge"]) / "compiled" / "knowledge.json"
+KNOWLEDGE_JSON = (
+    str(SHIPPED_KNOWLEDGE)
+    if compiled_is_fresh(config["knowledge"], SHIPPED_KNOWLEDGE)
+    else f"{WORK}/knowledge.json"
+)
 CONDA_ENV = "../envs/mmresist.yaml"
 
 # How rules call mmresist: the package installed beside this Snakemake (pip install -e .),
@@ -65,7 +76,7 @@ def patient_inputs(wildcards):
     """The sheet, the compiled knowledge, and every file of this patient's samples."""
     inputs = {
         "samples": config["samples"],
-        "knowledge": f"{WORK}/knowledge.json",
+        "knowledge": KNOWLEDGE_JSON,
         "vcfs": [s.vcf for s in SAMPLES if s.patient_id == wildcards.patient],
         "cnvs": [s.cnv for s in SAMPLES if s.patient_id == wildcards.patient and s.cnv],
     }
@@ -73,6 +84,14 @@ def patient_inputs(wildcards):
         if config.get(kind):
             inputs[kind] = config[kind]
     return inputs
+
+
+def patient_threads(wildcards):
+    """One core per patient unless a large VCF must be read whole (mmresist.vcf)."""
+    return ingest_threads(
+        (s.vcf for s in SAMPLES if s.patient_id == wildcards.patient),
+        regions_known=config["genome_build"] in COORDINATE_BUILDS,
+    )
 
 
 def clinical_args(wildcards, input):

@@ -12,7 +12,7 @@ rule patient_report:
         f"{OUTDIR}/{{patient}}/logs/report.log",
     conda:
         CONDA_ENV
-    threads: 2
+    threads: patient_threads
     params:
         mmresist=MMRESIST,
         clinical=clinical_args,
@@ -23,5 +23,5 @@ rule patient_report:
     shell:
         "{params.mmresist} patient --patient {wildcards.patient:q} --samples {input.samples:q}"
         " --knowledge {input.knowledge:q} --genome-build {params.build}"
-        " --annotation-mode {params.annotation}"
+        " --annotation-mode {params.annotation} --threads {threads}"
         " {params.clinical} {params.filters} --outdir {params.outdir:q} > {log:q} 2>&1"
