@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/knowledge.smk"
 include: "workflow/rules/interpret.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/resources.smk"
 
 
 rule all:

@@ -436,3 +436,12 @@ def test_real_vep_hgvsp_and_mane(realdata):
     assert chosen is not None and chosen["mane"] is True
     assert chosen["transcript"] == "ENST00000378609"
     assert normalise_hgvsp(chosen["hgvsp"])[0] == "D118G"
+
+
+def test_bcsq_frameshift_with_its_new_tail_reads_as_fs():
+    # bcftools csq writes the residues a frameshift changes up to the new stop.
+    entry = {"hgvsp": "31P>31LSVS*", "consequence": "frameshift_variant"}
+    change, start, _ = protein_change(entry)
+    assert (change, start) == ("P31fs", 31)
+    missense = {"hgvsp": "31P>31L", "consequence": "missense_variant"}
+    assert protein_change(missense)[0] == "P31L"

@@ -78,7 +78,7 @@ def _demo_args(tmp_path: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [
-        (["--annotation-mode", "bcftools_csq"], "not available in this version"),
+        (["--annotation-mode", "bcftools_csq"], "needs annotation.fasta and annotation.gff3"),
         (["--patient", "NOBODY"], "no sample of patient 'NOBODY'"),
     ],
 )

@@ -22,7 +22,8 @@ KIND_LABELS = {
 HOW_TO_ANNOTATE = (
     "annotate the VCF with Ensembl VEP (`vep --vcf --symbol --hgvs --canonical --mane`), "
     "snpEff (`snpEff ann`) or `bcftools csq -f genome.fa -g genes.gff3` and point samples.tsv "
-    "at the annotated file (built-in annotation with bcftools csq comes in a later version)"
+    "at the annotated file, or let mmresist run bcftools csq: set annotation.fasta and "
+    "annotation.gff3 in the config (`snakemake reference_download` fetches Ensembl's)"
 )
 
 # bcftools csq writes its own short consequence words; map them to Sequence Ontology terms
@@ -710,12 +711,14 @@ def protein_change(entry: dict[str, Any]) -> tuple[str, int | None, int | None]:
     """Protein change of one entry: from HGVSp, else VEP Amino_acids + Protein_position."""
     change, start, end = normalise_hgvsp(entry.get("hgvsp", ""))
     if change or start is not None:
+        # bcftools csq writes a frameshift as the residues it changes up to the new stop
+        # ("31P>31LSVS*"); the one-letter form of a frameshift is "P31fs" whatever the tail.
         if (
-            not change
-            and start is not None
+            start is not None
             and "frameshift_variant" in entry.get("consequence", "")
+            and not change.endswith("fs")
         ):
-            ref = re.match(r"\d+([A-Z])", entry.get("hgvsp", ""))
+            ref = re.match(r"\d+([A-Z*])", entry.get("hgvsp", ""))
             if ref:
                 change = f"{ref.group(1)}{start}fs"
         return change, start, end

@@ -28,6 +28,8 @@ def _add_patient(subparsers) -> None:
         "--protein-altering-only", default=True, action=argparse.BooleanOptionalAction
     )
     parser.add_argument("--annotation-mode", default="auto", choices=["auto", "bcftools_csq"])
+    parser.add_argument("--fasta", help="reference FASTA for bcftools csq annotation")
+    parser.add_argument("--gff3", help="Ensembl GFF3 for bcftools csq annotation")
     parser.add_argument("--no-html", action="store_true", help="skip report.html")
     parser.add_argument(
         "--threads", type=int, default=None, help="worker processes for a large VCF (default 2)"
@@ -59,6 +61,8 @@ def _run_patient(args) -> int:
         render=not args.no_html,
         annotation_mode=args.annotation_mode,
         threads=args.threads,
+        fasta=args.fasta,
+        gff3=args.gff3,
     )
     # Counts only: variant-level data stays inside the output folder.
     print(
@@ -118,6 +122,15 @@ def _run_knowledge(args) -> int:
     raise AssertionError(args.action)
 
 
+def _run_resources(args) -> int:
+    from .csq import download
+
+    reference = download(args.build, args.outdir, release=args.release, force=args.force)
+    state = "downloaded" if reference.downloaded else "already present"
+    print(f"mmresist: {args.build} reference {state} in {args.outdir}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mmresist",
@@ -145,6 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
     show = actions.add_parser("show", help="what the tables say about a gene")
     show.add_argument("gene")
     show.add_argument("--dir", default="resources/knowledge")
+
+    from .csq import ENSEMBL_RELEASE
+
+    resources = subparsers.add_parser("resources", help="reference files for annotation")
+    resource_actions = resources.add_subparsers(dest="action", required=True)
+    download = resource_actions.add_parser(
+        "download", help="Ensembl FASTA + GFF3 for bcftools csq (network)"
+    )
+    download.add_argument("--build", required=True, choices=["GRCh38", "GRCh37"])
+    download.add_argument("--outdir", required=True, help="e.g. resources/reference/GRCh38")
+    download.add_argument("--release", type=int, default=ENSEMBL_RELEASE, help="Ensembl release")
+    download.add_argument("--force", action="store_true", help="download again")
     return parser
 
 
@@ -161,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pdf": _run_pdf,
         "cohort": _run_cohort,
         "knowledge": _run_knowledge,
+        "resources": _run_resources,
     }
     try:
         return handlers[args.command](args)

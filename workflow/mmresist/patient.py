@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,64 +57,163 @@ def _canonical_gene(knowledge, gene: str) -> str:
     return knowledge.gene_aliases.get(gene, gene)
 
 
+@dataclass(frozen=True)
+class Annotation:
+    """How VCFs get their annotation: ``auto`` reads what the file has (and runs bcftools
+    csq when it has none and ``fasta``/``gff3`` are set); ``bcftools_csq`` always runs it."""
+
+    mode: str = "auto"
+    fasta: str | None = None
+    gff3: str | None = None
+
+    @property
+    def can_annotate(self) -> bool:
+        return bool(self.fasta and self.gff3)
+
+
+def _header_build(path: str) -> str | None:
+    from .vcf import genome_build_from_header, open_vcf
+
+    vcf = open_vcf(path)
+    try:
+        return genome_build_from_header(vcf.raw_header)
+    finally:
+        vcf.close()
+
+
+def _read_annotated(
+    sample: Sample, annotation: Annotation, by_chrom, build, work: str, **options
+) -> tuple[SampleIngest, list[str]]:
+    """Annotate ``sample``'s VCF with bcftools csq in ``work`` (panel regions only when
+    known) and read the result; the ingest still names the user's file."""
+    from .csq import annotate
+    from .vcf import SCAN_REGIONS, read_sample
+
+    out = os.path.join(work, f"{sample.sample_id}.csq.vcf.gz")
+    # Restricted to the panel regions only when the header shows the configured build:
+    # another build's coordinates would silently miss genes (the build check follows).
+    regions = (
+        [(chrom, start, end) for chrom, spans in by_chrom.items() for start, end in spans]
+        if by_chrom and _header_build(sample.vcf) == build
+        else None
+    )
+    result = annotate(
+        sample.vcf,
+        fasta=annotation.fasta,
+        gff3=annotation.gff3,
+        out_path=out,
+        regions=regions,
+        sample=sample.tumor_sample,
+    )
+    ingest = read_sample(vcf_path=result.path, tumor_sample=sample.tumor_sample, **options)
+    ingest.vcf = sample.vcf
+    notes = list(result.warnings)
+    if regions:
+        ingest.scan = SCAN_REGIONS
+        notes.append(
+            "annotated with bcftools csq in the panel genes' regions only, so records_read "
+            "counts the records there"
+        )
+    return ingest, notes
+
+
 def ingest_samples(
     samples: list[Sample],
     knowledge,
     filters: Filters,
     genome_build: str | None = None,
     threads: int | None = None,
+    annotation: Annotation | None = None,
 ) -> tuple[dict[str, SampleIngest], list[str]]:
     """Read each sample's VCF, map gene aliases to panel symbols and apply the filters.
 
     A VCF whose header shows the other genome build is refused: its coordinates would be
-    compared across timepoints and reported as if they were of the configured build.
+    compared across timepoints and reported as if they were of the configured build. With
+    bcftools csq annotation (``annotation``), annotated copies are made in a temporary
+    folder that is removed before this returns.
     """
-    from .vcf import PanelRegions, read_sample
+    import tempfile
 
+    from .vcf import PanelRegions
+
+    annotation = annotation or Annotation()
     by_chrom = knowledge.panel_regions(genome_build) if genome_build else None
     regions = PanelRegions(genome_build, by_chrom) if genome_build and by_chrom else None
     ingests: dict[str, SampleIngest] = {}
     warnings: list[str] = []
-    for sample in samples:
-        ingest = read_sample(
-            vcf_path=sample.vcf,
-            sample_id=sample.sample_id,
-            tumor_sample=sample.tumor_sample,
-            panel_genes=knowledge.panel_genes,
-            threads=threads,
-            regions=regions,
-        )
-        if genome_build and ingest.genome_build and ingest.genome_build != genome_build:
-            raise InputError(
-                f"the VCF is {ingest.genome_build} (from its header) but the configuration "
-                f"says genome_build: {genome_build}",
-                file=sample.vcf,
-                field="genome_build",
-                expected=genome_build,
-                got=ingest.genome_build,
+    with tempfile.TemporaryDirectory(prefix="mmresist-csq-") as work:
+        for sample in samples:
+            ingest, notes = _ingest_one(
+                sample, knowledge, annotation, by_chrom, regions, work, threads, genome_build
             )
-        for call in ingest.calls:
-            call.gene = _canonical_gene(knowledge, call.gene)
-        apply_filters(
-            ingest.calls,
-            pass_only=filters.pass_only,
-            min_depth=filters.min_depth,
-            min_alt_reads=filters.min_alt_reads,
-            min_vaf=filters.min_vaf,
-            protein_altering_only=filters.protein_altering_only,
-        )
-        warnings.extend(f"{sample.sample_id}: {warning}" for warning in ingest.warnings)
-        ingests[sample.sample_id] = ingest
+            _check_build(ingest, sample, genome_build)
+            for call in ingest.calls:
+                call.gene = _canonical_gene(knowledge, call.gene)
+            apply_filters(
+                ingest.calls,
+                pass_only=filters.pass_only,
+                min_depth=filters.min_depth,
+                min_alt_reads=filters.min_alt_reads,
+                min_vaf=filters.min_vaf,
+                protein_altering_only=filters.protein_altering_only,
+            )
+            warnings.extend(
+                f"{sample.sample_id}: {warning}" for warning in [*notes, *ingest.warnings]
+            )
+            ingests[sample.sample_id] = ingest
     return ingests, warnings
 
 
-def read_copy_numbers(samples: list[Sample], knowledge) -> dict[str, list[CopyNumberCall]]:
+def _ingest_one(sample, knowledge, annotation, by_chrom, regions, work, threads, build):
+    from .errors import AnnotationMissingError
+    from .vcf import read_sample
+
+    options = {
+        "sample_id": sample.sample_id,
+        "panel_genes": knowledge.panel_genes,
+        "threads": threads,
+    }
+    if annotation.mode == "bcftools_csq":
+        return _read_annotated(sample, annotation, by_chrom, build, work, **options)
+    try:
+        ingest = read_sample(
+            vcf_path=sample.vcf, tumor_sample=sample.tumor_sample, regions=regions, **options
+        )
+    except AnnotationMissingError:
+        if not annotation.can_annotate:
+            raise
+        return _read_annotated(sample, annotation, by_chrom, build, work, **options)
+    return ingest, []
+
+
+def _check_build(ingest: SampleIngest, sample: Sample, genome_build: str | None) -> None:
+    if genome_build and ingest.genome_build and ingest.genome_build != genome_build:
+        raise InputError(
+            f"the VCF is {ingest.genome_build} (from its header) but the configuration "
+            f"says genome_build: {genome_build}",
+            file=sample.vcf,
+            field="genome_build",
+            expected=genome_build,
+            got=ingest.genome_build,
+        )
+
+
+def read_copy_numbers(
+    samples: list[Sample],
+    knowledge,
+    genome_build: str | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, list[CopyNumberCall]]:
+    """Each sample's gene-level copy number; segment files are mapped to genes with the
+    knowledge base's coordinates for ``genome_build``. Notes go to ``warnings``."""
     from .copynumber import read_copy_number
 
+    gene_regions = knowledge.gene_regions(genome_build) if genome_build else {}
     calls: dict[str, list[CopyNumberCall]] = {}
     for sample in samples:
         if not sample.cnv:
             continue
+        notes: list[str] = []
         calls[sample.sample_id] = read_copy_number(
             path=sample.cnv,
             fmt=sample.cnv_format,
@@ -121,7 +221,13 @@ def read_copy_numbers(samples: list[Sample], knowledge) -> dict[str, list[CopyNu
             panel_genes=set(knowledge.genes),
             aliases=knowledge.gene_aliases,
             purity=sample.purity,
+            gene_regions=gene_regions,
+            tumor_sample=sample.tumor_sample,
+            genome_build=genome_build,
+            warnings=notes,
         )
+        if warnings is not None:
+            warnings.extend(f"{sample.sample_id}: {note}" for note in notes)
     return calls
 
 
@@ -231,19 +337,29 @@ def run_patient(
     render: bool = True,
     annotation_mode: str = "auto",
     threads: int | None = None,
+    fasta: str | None = None,
+    gff3: str | None = None,
 ) -> dict:
     """Build and write report.json, variants.tsv and report.html for ``patient_id``."""
     from .knowledge import load_knowledge
     from .matching import match_biomarkers
     from .therapy import therapy_history
 
-    if annotation_mode != "auto":
+    annotation = Annotation(annotation_mode, fasta or None, gff3 or None)
+    if annotation_mode not in ("auto", "bcftools_csq"):
         raise InputError(
-            f"annotation mode '{annotation_mode}' is not available in this version: annotate "
-            "the VCFs with Ensembl VEP, snpEff or `bcftools csq` and use mode auto",
+            f"unknown annotation mode '{annotation_mode}'",
             field="annotation.mode",
-            expected="auto",
+            expected="auto or bcftools_csq",
             got=annotation_mode,
+        )
+    if annotation_mode == "bcftools_csq" and not annotation.can_annotate:
+        raise InputError(
+            "annotation mode bcftools_csq needs annotation.fasta and annotation.gff3 (run "
+            "`snakemake --cores 1 reference_download` once to fetch Ensembl's)",
+            field="annotation.fasta",
+            expected="a FASTA and an Ensembl GFF3 file",
+            got=f"fasta={fasta or 'not set'}, gff3={gff3 or 'not set'}",
         )
     filters = filters or Filters()
     clinical = clinical or ClinicalPaths()
@@ -255,8 +371,10 @@ def run_patient(
     samples = order_samples(samples)
     knowledge = load_knowledge(knowledge_path)
 
-    ingests, warnings = ingest_samples(samples, knowledge, filters, genome_build, threads)
-    copy_numbers = read_copy_numbers(samples, knowledge)
+    ingests, warnings = ingest_samples(
+        samples, knowledge, filters, genome_build, threads, annotation
+    )
+    copy_numbers = read_copy_numbers(samples, knowledge, genome_build, warnings)
     add_structural_deletions(copy_numbers, ingests)
     tables, not_provided = read_clinical(patient_id, clinical)
     # A table without rows for this patient says nothing about the patient: its sections

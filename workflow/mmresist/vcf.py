@@ -478,6 +478,11 @@ def _genes_of(entry: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
+def open_vcf(path: str | os.PathLike[str]) -> Any:
+    """A cyvcf2 reader for ``path``, or an InputError that says what is wrong with it."""
+    return _open(os.fspath(path))
+
+
 def _open(path: str) -> Any:
     from cyvcf2 import VCF
 
@@ -559,6 +564,14 @@ def _header_problem(path: str, limit: int = 4 << 20) -> str | None:
             )
         if any(" " in name for name in columns[:9]):
             return f"the #CHROM line (line {number}) mixes spaces into its tab-separated columns"
+        seen: set[str] = set()
+        for name in columns[9:]:
+            if name in seen:
+                return (
+                    f"the #CHROM line (line {number}) has a duplicate sample name {name!r}; "
+                    "each sample column needs its own name"
+                )
+            seen.add(name)
         return None
     return "no #CHROM header line"
 

@@ -12,6 +12,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from mmresist.clinical import read_table
+from mmresist.csq import check_annotation_settings
 from mmresist.errors import InputError
 from mmresist.knowledge import builds_with_coordinates, compiled_is_fresh
 from mmresist.sheets import patients, read_samples, sheet_frame
@@ -38,6 +39,11 @@ for kind, rows in CLINICAL.items():
     validate(sheet_frame(rows), schema=f"../schemas/{kind}.schema.yaml")
 
 PATIENTS = patients(SAMPLES)
+
+try:
+    check_annotation_settings(**config["annotation"])
+except InputError as error:
+    raise WorkflowError(f"mmresist: {error}") from None
 COORDINATE_BUILDS = builds_with_coordinates(config["knowledge"])
 # The knowledge folder ships compiled (compiled/knowledge.json, `make knowledge`); jobs use
 # that file while it records the tables' current digest, else knowledge_compile makes one.
@@ -91,6 +97,15 @@ def patient_threads(wildcards):
     return ingest_threads(
         (s.vcf for s in SAMPLES if s.patient_id == wildcards.patient),
         regions_known=config["genome_build"] in COORDINATE_BUILDS,
+    )
+
+
+def annotation_args(wildcards):
+    """--fasta/--gff3 for bcftools csq, when set (checked to exist before any job runs)."""
+    return " ".join(
+        f"--{key} {shlex.quote(str(config['annotation'][key]))}"
+        for key in ("fasta", "gff3")
+        if config["annotation"].get(key)
     )
 
 

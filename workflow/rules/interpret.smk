@@ -19,9 +19,10 @@ rule patient_report:
         filters=filter_args,
         build=config["genome_build"],
         annotation=config["annotation"]["mode"],
+        reference=annotation_args,
         outdir=output_folder,
     shell:
         "{params.mmresist} patient --patient {wildcards.patient:q} --samples {input.samples:q}"
         " --knowledge {input.knowledge:q} --genome-build {params.build}"
-        " --annotation-mode {params.annotation} --threads {threads}"
+        " --annotation-mode {params.annotation} {params.reference} --threads {threads}"
         " {params.clinical} {params.filters} --outdir {params.outdir:q} > {log:q} 2>&1"
