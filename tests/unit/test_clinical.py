@@ -185,11 +185,19 @@ def test_more_cells_than_columns_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [(None, "does not exist"), ("", "empty file"), ("patient_id,date,test\n", "not tab")],
+    [
+        (None, "does not exist"),
+        ("", "empty file"),
+        ("patient_id,date,test\n", "not tab"),
+        (b"\x1f\x8b\x08\x00", "gzip-compressed"),
+        (b"patient_id\t\xff\n", "not UTF-8 text (invalid start byte at byte 11)"),
+    ],
 )
 def test_unreadable_files_are_refused(tmp_path, content, fragment):
     path = tmp_path / "labs.tsv"
-    if content is not None:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
         path.write_text(content)
     with pytest.raises(InputError) as caught:
         read_table(path, "labs")

@@ -1,4 +1,4 @@
-"""Copy number: CNVkit, PURPLE and gene tables, real files from ../shared/realdata included."""
+"""Copy number: CNVkit, PURPLE, SEG and gene tables, real files from ../shared/realdata included."""
 
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ PANEL = {"CRBN", "TP53", "NRAS", "KRAS", "BRAF", "RB1", "MYC", "MCL1", "TENT5C",
 CNVKIT_HEADER = "chromosome\tstart\tend\tgene\tlog2\tdepth\tprobes\tweight"
 
 
-def read(path, fmt, panel=PANEL, **options):
-    calls = read_copy_number(path=path, fmt=fmt, sample_id="S1", panel_genes=panel, **options)
-    assert all(call.sample_id == "S1" for call in calls)
+def read(path, fmt, panel=PANEL, sample_id="S1", **options):
+    calls = read_copy_number(path=path, fmt=fmt, sample_id=sample_id, panel_genes=panel, **options)
+    assert all(call.sample_id == sample_id for call in calls)
     return {call.gene: call for call in calls}
 
 
@@ -41,6 +41,20 @@ def write(tmp_path: Path, name: str, *lines: str) -> Path:
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+REPO = Path(__file__).resolve().parents[2]
+COORDINATES = REPO / "resources" / "knowledge" / "gene_coordinates.tsv"
+
+
+def grch38_regions() -> dict[str, tuple[str, int, int]]:
+    """The knowledge base's GRCh38 gene coordinates, as the workflow passes them."""
+    with open(COORDINATES) as stream:
+        return {
+            row["symbol"]: (row["chrom"], int(row["start"]), int(row["end"]))
+            for row in csv.DictReader(stream, delimiter="\t")
+            if row["genome_build"] == "GRCh38"
+        }
 
 
 def segment(gene, log2, chrom="chr1", start=1000, extra=""):
@@ -187,6 +201,64 @@ def test_a_seg_file_is_not_a_cnvkit_gene_file():
     with pytest.raises(InputError) as caught:
         read(CNVKIT / "cw-tr-log2.seg", "cnvkit")
     assert caught.value.line == 1 and caught.value.field == "gene"
+
+
+@realdata
+def test_real_log2_seg_needs_the_sample_and_reads_one_of_41():
+    path = CNVKIT / "cw-tr-log2.seg"
+    regions = grch38_regions()
+    with pytest.raises(InputError) as caught:
+        read(path, "seg", set(regions), gene_regions=regions)
+    error = caught.value
+    assert (error.file, error.line, error.field) == (str(path), None, "id")
+    assert "holds 41 samples and none is sample_id 'S1'" in str(error)
+    assert "TR_01_T, TR_02_T" in str(error) and "(41 in all)" in str(error)
+    # The sheet's tumor_sample names the file's ID when sample_id does not.
+    calls = read(path, "seg", set(regions), gene_regions=regions, tumor_sample="TR_01_T")
+    # The premise from the file itself: its line 21 is a chr13 segment at log2 2.6111,
+    # about 12 copies, over CUL4A's (GRCh38) coordinates. (The file's own build is not
+    # stated; this checks the reading, not the biology.)
+    line = path.read_text().splitlines()[20].split("\t")
+    assert line[:2] == ["TR_01_T", "13"] and float(line[5]) == 2.6111
+    chrom, start, end = regions["CUL4A"]
+    assert chrom == "13" and int(line[2]) <= end and int(line[3]) >= start
+    assert calls["CUL4A"].call == "amplification" and calls["CUL4A"].copy_number == 13.0
+    assert calls["CUL4A"].source == "seg cw-tr-log2.seg line 21 (TR_01_T)"
+    assert {call.call for gene, call in calls.items() if gene != "CUL4A"} == {"neutral"}
+    assert len(calls) == 110  # every panel gene on chr1-22/X is covered by a segment
+
+
+@realdata
+def test_real_log10_seg_is_read_only_as_log10():
+    path = CNVKIT / "acgh-log10.seg"
+    regions = grch38_regions()
+    as_log10 = read(path, "seg_log10", set(regions), gene_regions=regions, sample_id="TR_28_T")
+    as_log2 = read(path, "seg", set(regions), gene_regions=regions, sample_id="TR_28_T")
+    assert set(as_log10) == set(as_log2) and len(as_log10) == 106  # no X/Y segments
+    # IRF4 sits in a log10 0.111 segment: log2 0.3687, three copies; read as log2 it
+    # would be neutral (0.111 <= 0.2).
+    assert as_log10["IRF4"].call == "gain" and as_log10["IRF4"].log2 == pytest.approx(0.368734)
+    assert as_log2["IRF4"].call == "neutral"
+    assert {call.call for gene, call in as_log10.items() if gene != "IRF4"} == {"neutral"}
+
+
+@realdata
+def test_real_seg_with_an_r_warning_line_and_quoted_header_is_read_with_a_warning():
+    path = CNVKIT / "warning.seg"
+    assert path.read_text().startswith("WARNING: ignoring environment value of R_HOME\n")
+    warnings: list[str] = []
+    # Its 11 segments cover chr1:10400-269437, where no panel gene lies ...
+    assert read(path, "seg", gene_regions=grch38_regions(), warnings=warnings) == {}
+    assert warnings == [
+        f"{path}: line 1: skipped an R message written before the header: "
+        "'WARNING: ignoring environment value of R_HOME'"
+    ]
+    # ... so a made-up gene over lines 6 (log2 -0.44, one copy) and 7 (-0.18, two copies)
+    # shows the segments are read; the only ID, MySample, is taken for S1.
+    calls = read(path, "seg", {"GENE1"}, gene_regions={"GENE1": ("1", 150000, 160000)})
+    assert (calls["GENE1"].call, calls["GENE1"].copy_number) == ("loss", 1.0)
+    assert calls["GENE1"].log2 == pytest.approx(-0.440204)
+    assert calls["GENE1"].source == "seg warning.seg line 6 (MySample)"
 
 
 # ---- the rules, on small synthetic files -------------------------------------------
@@ -481,3 +553,203 @@ def test_structural_deletions_become_gene_level_losses_merged_by_severity():
     ]
     merged = {c.gene: c.call for c in merge_copy_number(from_file, deletions)}
     assert merged == {"CRBN": "loss", "KRAS": "gain", "TNFRSF17": "homozygous_deletion"}
+
+
+# ---- SEG ----------------------------------------------------------------------------
+
+# Small made-up coordinates (1-based, inclusive), on the chromosome names SEG files use.
+REGIONS = {
+    "CRBN": ("3", 1000, 2000),
+    "TP53": ("17", 5000, 6000),
+    "MYC": ("8", 100, 200),
+    "KDM6A": ("X", 300, 400),
+    "FAM46C": ("1", 700, 800),  # an alias of the panel's TENT5C
+    "EGFR": ("7", 1, 10_000),  # not a panel gene
+}
+SEG_HEADER = "ID\tchrom\tloc.start\tloc.end\tnum.mark\tseg.mean"
+
+
+def seg(tmp_path, *rows, header=SEG_HEADER, name="s.seg"):
+    return write(tmp_path, name, header, *rows)
+
+
+def read_seg(path, fmt="seg", **options):
+    options.setdefault("gene_regions", REGIONS)
+    return read(path, fmt, PANEL | {"KDM6A"}, aliases={"FAM46C": "TENT5C"}, **options)
+
+
+def test_seg_segments_map_to_genes_by_overlap_and_the_most_severe_wins(tmp_path):
+    path = seg(
+        tmp_path,
+        "S1\t3\t1\t999\t10\t-2.0",  # ends one base before CRBN: no overlap
+        "S1\t3\t1000\t1500\t10\t-0.5",  # CRBN, 1 copy: loss
+        "S1\t3\t1501\t3000\t10\t-1.5",  # CRBN, 0 copies: wins
+        "S1\tchr17\t5500\t5500\t1\t1.5",  # one base inside TP53; chr prefix is fine
+        "S1\t17\t6000\t9000\t5\t-0.3",  # TP53 loss, less severe than amplification
+        "S1\t8\t1\t99\t5\t3.0",  # before MYC
+        "S1\t7\t1\t10000\t5\t3.0",  # EGFR is not on the panel
+        "S1\t1\t750\t750\t1\t0.1",  # FAM46C -> TENT5C, neutral
+        "S1\t2\t1\t100000\t5\t-3",  # no gene on chr2
+    )
+    calls = read_seg(path)
+    assert {gene: (call.call, call.copy_number) for gene, call in calls.items()} == {
+        "CRBN": ("homozygous_deletion", 0.0),
+        "TENT5C": ("neutral", 2.0),
+        "TP53": ("amplification", 6.0),  # ceil(2 * 2^1.5) = 6
+    }
+    assert calls["CRBN"].source == "seg s.seg line 4 (S1)" and calls["CRBN"].log2 == -1.5
+    assert "MYC" not in calls  # no segment over it: no call, never neutral
+
+
+def test_seg_log2_and_log10_and_purity_use_the_cnvkit_rules(tmp_path):
+    path = seg(tmp_path, "S1\t3\t1\t5000\t10\t-0.2")
+    # log2 -0.2: 2 copies; as log10, log2 = -0.2 / log10(2) = -0.664: 1 copy.
+    assert read_seg(path)["CRBN"].call == "neutral"
+    log10 = read_seg(path, "seg_log10")["CRBN"]
+    assert (log10.call, log10.copy_number) == ("loss", 1.0)
+    assert log10.log2 == pytest.approx(-0.664386, abs=1e-6)
+    # Purity 0.5: n = (2 * 2^-0.2 - 1) / 0.5 = 1.48 -> log2(0.74) = -0.43: 1 copy.
+    assert read_seg(path, purity=0.5)["CRBN"].call == "loss"
+
+
+def test_seg_header_spellings_quotes_and_r_positions(tmp_path):
+    path = seg(
+        tmp_path,
+        '"TUMOUR"\t"chr3"\t1e+03\t2e+03\t4\t-1.2',  # R writes 1000 as 1e+03
+        header='"Sample"\t"Chromosome"\t"Start Position"\t"End Position"\t"Num_Probes"'
+        '\t"Segment_Mean"',
+    )
+    assert read_seg(path)["CRBN"].call == "homozygous_deletion"
+    gistic = seg(
+        tmp_path,
+        "S1\t3\t1000\t2000\t0.9",  # no marker column
+        header="sampleName\tchromosome\tstart\tend\tmean",
+        name="pscbs.seg",
+    )
+    calls = read_seg(gistic)
+    assert (calls["CRBN"].call, calls["CRBN"].copy_number) == ("gain", 4.0)  # ceil(3.73)
+
+
+def test_seg_sample_choice(tmp_path):
+    path = seg(
+        tmp_path,
+        "NORMAL\t3\t1000\t2000\t10\t0.0",
+        "S1\t3\t1000\t2000\t10\t-0.5",
+        "PT1-T\t3\t1000\t2000\t10\t-1.5",
+    )
+    assert read_seg(path)["CRBN"].call == "loss"  # the sample_id
+    by_tumour = read_seg(path, sample_id="S9", tumor_sample="PT1-T")
+    assert by_tumour["CRBN"].call == "homozygous_deletion"
+    assert read_seg(path, tumor_sample="PT1-T")["CRBN"].call == "loss"  # sample_id first
+    with pytest.raises(InputError) as caught:
+        read_seg(path, sample_id="S9", tumor_sample="T9")
+    error = caught.value
+    assert (error.file, error.field) == (str(path), "id")
+    assert "holds 3 samples and none is sample_id 'S9' or tumor_sample 'T9'" in str(error)
+    assert error.got == "NORMAL, PT1-T, S1"
+    only = seg(tmp_path, "OTHER\t3\t1000\t2000\t10\t-0.5", name="one.seg")
+    assert read_seg(only, sample_id="S9")["CRBN"].source == "seg one.seg line 2 (OTHER)"
+    assert read_seg(seg(tmp_path, name="empty.seg")) == {}  # a header only: no calls
+
+
+def test_seg_sex_chromosomes_numbered_23_and_24(tmp_path):
+    path = seg(tmp_path, "S1\t23\t1\t1000\t10\t-1.0", "S1\t24\t1\t1000\t10\t-3")
+    regions = {**REGIONS, "KDM5D": ("Y", 10, 20)}
+    panel = {"KDM6A", "KDM5D"}
+    assert read(path, "seg", panel, gene_regions=regions)["KDM6A"].call == "loss"
+    male = read(path, "seg", panel, gene_regions=regions, sex="male")
+    assert (male["KDM6A"].call, male["KDM5D"].call) == ("neutral", "homozygous_deletion")
+    assert list(read(path, "seg", panel, gene_regions=regions, sex="female")) == ["KDM6A"]
+
+
+@pytest.mark.parametrize("regions", [None, {}])
+def test_seg_without_gene_coordinates_is_refused(tmp_path, regions):
+    path = seg(tmp_path, "S1\t3\t1000\t2000\t10\t-0.5")
+    with pytest.raises(InputError) as caught:
+        read_seg(path, gene_regions=regions, genome_build="GRCh37")
+    error = caught.value
+    assert (error.file, error.field, error.got) == (str(path), "cnv_format", "seg")
+    assert "SEG file needs gene coordinates for the configured genome build (GRCh37)" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "fmt", "line", "field", "fragment"),
+    [
+        ("ID\tchrom\tloc.start\tloc.end\tnum.mark", [], "seg", 1, "seg.mean", "SEG file"),
+        ("ID\tchrom\tloc.end\tseg.mean", [], "seg", 1, "loc.start", "missing column"),
+        ("chrom\tloc.start\tloc.end\tseg.mean", [], "seg", 1, "ID", "missing column"),
+        ("ID\tchrom\tstart\tend\tlog10", [], "seg", 1, "log10", "says log10"),
+        ("ID\tchrom\tstart\tend\tlog2", [], "seg_log10", 1, "log2", "says log2"),
+        (SEG_HEADER, ["S1\t3\t1000\t2000\t1\t-0.1", "S1\t3\tx\t9\t1\t1"], "seg", 3,
+         "loc.start", "whole number"),
+        (SEG_HEADER, ["S1\t3\t1000.5\t2000\t1\t0"], "seg", 2, "loc.start", "whole number"),
+        (SEG_HEADER, ["S1\t3\t2000\t1000\t1\t0"], "seg", 2, "loc.end", "end before"),
+        (SEG_HEADER, ["S1\t3\t1000\t2000\t1\tlow"], "seg", 2, "seg.mean", "a number"),
+        (SEG_HEADER, ["S1\t3\t1000\t2000\t1\tinf"], "seg", 2, "seg.mean", "finite"),
+        ("WARNING: something", [SEG_HEADER], "cnvkit", 1, None, "not tab-separated"),
+        ("Error in library(DNAcopy)", [SEG_HEADER], "seg", 1, None, "not tab-separated"),
+    ],
+)  # fmt: skip
+def test_malformed_seg_files(tmp_path, header, rows, fmt, line, field, fragment):
+    path = seg(tmp_path, *rows, header=header)
+    with pytest.raises(InputError) as caught:
+        read_seg(path, fmt)
+    error = caught.value
+    assert (error.file, error.line, error.field) == (str(path), line, field)
+    assert fragment in str(error)
+
+
+def test_seg_missing_values_and_minus_infinity(tmp_path):
+    path = seg(
+        tmp_path,
+        "S1\t3\t1000\t2000\t0\tNA",  # no estimate: no call, never neutral
+        "S1\t17\t5000\t6000\t0\t-Inf",  # no reads at all: no copies
+    )
+    calls = read_seg(path)
+    assert list(calls) == ["TP53"] and calls["TP53"].call == "homozygous_deletion"
+
+
+def test_r_warning_lines_are_skipped_with_a_warning_in_seg_only(tmp_path):
+    path = seg(
+        tmp_path,
+        "S1\t3\t1000\t2000\t1\t-0.5",
+        header="WARNING: ignoring environment value of R_HOME\nWarning message:\n" + SEG_HEADER,
+    )
+    warnings: list[str] = []
+    calls = read_seg(path, warnings=warnings)
+    assert calls["CRBN"].source == "seg s.seg line 4 (S1)"
+    assert [warning.split(": line ")[1][:1] for warning in warnings] == ["1", "2"]
+    assert read_seg(path)["CRBN"].call == "loss"  # skipped even when nobody collects them
+    with pytest.raises(InputError, match="not tab-separated"):
+        read(path, "gene_tsv")
+
+
+def test_patient_job_maps_a_seg_file_to_genes_with_the_knowledge_coordinates(tmp_path):
+    """CRBN lies at GRCh38 chr3:3,149,633-3,179,717 (resources/knowledge/gene_coordinates)."""
+    from pathlib import Path
+
+    from mmresist.patient import run_patient
+
+    repo = Path(__file__).resolve().parents[2]
+    seg = tmp_path / "P1.seg"
+    seg.write_text(
+        "ID\tchrom\tloc.start\tloc.end\tnum.mark\tseg.mean\n"
+        "P1-RL\tchr3\t3000000\t3200000\t40\t-1.6\n"
+        "P1-RL\tchr3\t3200001\t9000000\t400\t0.01\n"
+    )
+    vcf = repo / "resources/demo/vcf/MM-002_relapse.vcf.gz"
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(
+        "patient_id\tsample_id\ttimepoint\tcollection_date\tvcf\ttumor_sample\tcnv\tcnv_format\n"
+        f"P1\tP1-RL\trelapse\t2024-06-01\t{vcf}\tTUMOR\t{seg}\tseg\n"
+    )
+    report = run_patient(
+        patient_id="P1",
+        samples_path=str(sheet),
+        knowledge_path=str(repo / "resources/knowledge"),
+        outdir=str(tmp_path / "out"),
+        render=False,
+    )
+    calls = {entry["gene"]: entry["call"] for entry in report["copy_number"]}
+    assert calls["CRBN"] == "homozygous_deletion"
+    assert "CRBN" in {finding["gene"] for finding in report["findings"]}

@@ -79,3 +79,35 @@ def test_comma_separated_sheet_is_refused_clearly(tmp_path):
     path = write(tmp_path, "P1,S1", header="patient_id,sample_id,timepoint")
     with pytest.raises(InputError, match="not tab-separated"):
         read_samples(path)
+
+
+@pytest.mark.parametrize("fmt", ["cnvkit", "purple", "gene_tsv", "seg", "seg_log10"])
+def test_every_copy_number_format_is_accepted(tmp_path, vcf, fmt):
+    path = write(tmp_path, f"P1\tS1\trelapse\t2024-01-02\t{vcf}\t\t{vcf}\t{fmt}")
+    assert read_samples(path)[0].cnv_format == fmt
+
+
+def test_a_seg_file_needs_its_format_named_never_inferred(tmp_path, vcf):
+    seg = tmp_path / "S1.seg"
+    seg.write_text("ID\tchrom\tloc.start\tloc.end\tnum.mark\tseg.mean\n")
+    path = write(tmp_path, f"P1\tS1\trelapse\t2024-01-02\t{vcf}\t\t{seg}")
+    with pytest.raises(InputError) as caught:
+        read_samples(path)
+    assert caught.value.field == "cnv_format"
+    assert "seg, seg_log10 (seg: log2 segment means, seg_log10: log10)" in str(caught.value)
+    path = write(tmp_path, f"P1\tS1\trelapse\t2024-01-02\t{vcf}\t\t{seg}\tigv")
+    with pytest.raises(InputError, match="one of cnvkit, purple, gene_tsv, seg, seg_log10"):
+        read_samples(path)
+
+
+def test_gzipped_or_binary_sheets_are_refused_clearly(tmp_path):
+    import gzip
+
+    path = tmp_path / "samples.tsv.gz"
+    path.write_bytes(gzip.compress(HEADER.encode()))
+    with pytest.raises(InputError, match="gzip-compressed.*plain UTF-8 TSV"):
+        read_samples(str(path))
+    path = tmp_path / "samples.tsv"
+    path.write_bytes(b"patient_id\t\xff\xfe\n")
+    with pytest.raises(InputError, match="not UTF-8 text .* at byte 11"):
+        read_samples(str(path))

@@ -195,7 +195,7 @@ def read_table(path: str | Path, kind: str, *, patient_id: str | None = None) ->
                 file=file,
                 line=header_line,
                 field=column,
-                expected="columns " + ", ".join(required),
+                expected="a header row with columns " + ", ".join(required),
                 got="\t".join(name for name in header if name),
             )
     positions = {name: header.index(name) for name in input_columns if name in header}
@@ -238,6 +238,11 @@ def _tsv_lines(file: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of every non-blank, non-comment line; the header is line 1."""
     if not Path(file).is_file():
         raise InputError("file does not exist", file=file)
+    with open(file, "rb") as probe:
+        if probe.read(2) == b"\x1f\x8b":
+            raise InputError(
+                "the file is gzip-compressed", file=file, expected="a plain UTF-8 TSV file"
+            )
     try:
         with open(file, encoding="utf-8-sig", newline="") as stream:
             # QUOTE_NONE keeps one record per physical line, so line numbers stay true
@@ -252,7 +257,9 @@ def _tsv_lines(file: str) -> Iterator[tuple[int, list[str]]]:
                 yield number, cells
     except UnicodeDecodeError as error:
         raise InputError(
-            f"not UTF-8 text ({error.reason})", file=file, expected="a UTF-8 TSV file"
+            f"not UTF-8 text ({error.reason} at byte {error.start})",
+            file=file,
+            expected="a UTF-8 TSV file",
         ) from None
 
 

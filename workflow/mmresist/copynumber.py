@@ -1,4 +1,4 @@
-"""Gene-level copy-number calls for panel genes from CNVkit, PURPLE or generic gene tables."""
+"""Gene-level copy-number calls for panel genes from CNVkit, PURPLE, SEG or gene tables."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pathlib import Path
 from .errors import InputError
 from .model import CopyNumberCall, VariantCall
 
-FORMATS = ("cnvkit", "purple", "gene_tsv")
+FORMATS = ("cnvkit", "purple", "gene_tsv", "seg", "seg_log10")
+# SEG segment means are log ratios; the format name says the base, never the values.
+SEG_LOG_BASES = {"seg": 2, "seg_log10": 10}
 
 # One call per gene: when a gene's segments disagree, the most consequential one wins.
 # Losing every copy is the strongest evidence (e.g. biallelic CRBN or TNFRSF17 loss),
@@ -82,6 +84,40 @@ GENE_TSV_COLUMNS = {
 }
 
 
+# SEG header spellings (DNAcopy/CNVkit export, IGV, GISTIC, TCGA, PSCBS), compared after
+# lower-casing and dropping everything but letters and digits ("loc.start" -> "locstart").
+SEG_COLUMNS = {
+    "sample": ("id", "sample", "sampleid", "samplename", "name", "track", "trackname"),
+    "chromosome": ("chrom", "chromosome", "chr", "contig", "seqnames", "seqname"),
+    "start": ("locstart", "start", "startposition", "startpos", "chromstart", "segstart"),
+    "end": ("locend", "end", "endposition", "endpos", "chromend", "segend"),
+    "value": (
+        "segmean",
+        "segmentmean",
+        "mean",
+        "segcn",
+        "log2",
+        "log2ratio",
+        "segmeanlog2",
+        "log10",
+        "log10ratio",
+        "segmeanlog10",
+    ),
+}
+SEG_SHOWN = {
+    "sample": "ID",
+    "chromosome": "chrom",
+    "start": "loc.start",
+    "end": "loc.end",
+    "value": "seg.mean",
+}
+SEG_HINT = "a SEG file: ID, chrom, loc.start, loc.end, [num.mark,] seg.mean"
+# DNAcopy and GISTIC number the sex chromosomes.
+SEG_NUMBERED_CHROMOSOMES = {"23": "x", "24": "y"}
+# An R session's message written into the file before the header (Rscript ... > file).
+R_MESSAGE = re.compile(r"^\s*(warning|warning message|in addition)\b", re.IGNORECASE)
+
+
 @dataclass
 class _Candidate:
     """One segment, bin group or row saying something about one panel gene."""
@@ -111,6 +147,10 @@ def read_copy_number(
     purity: float | None = None,
     ploidy: float | None = None,
     sex: str | None = None,
+    gene_regions: Mapping[str, tuple[str, int, int]] | None = None,
+    tumor_sample: str | None = None,
+    genome_build: str | None = None,
+    warnings: list[str] | None = None,
 ) -> list[CopyNumberCall]:
     """Read one sample's copy-number file; one call per panel gene, sorted by gene.
 
@@ -141,6 +181,21 @@ def read_copy_number(
       applied again. Where an ``isCanonical`` column exists only canonical rows count.
     - gene_tsv: a ``call`` word wins; else ``copy_number`` (taken as the tumour's absolute,
       purity-adjusted copy number) is rounded; else ``log2`` is read as in cnvkit.
+    - seg / seg_log10: a segmented file (DNAcopy, CNVkit ``export seg``, IGV, GISTIC,
+      PSCBS): sample ID, chromosome, start, end, optional marker count and segment mean,
+      header names matched case-insensitively, quoted or not. ``seg`` reads the mean as a
+      log2 ratio, ``seg_log10`` as a log10 ratio (converted to log2); the values are never
+      used to guess the base, and a value column whose name says the other base (e.g.
+      ``log10``) is refused. Copies then as for cnvkit segments (thresholds and purity).
+      Segments are mapped to panel genes through ``gene_regions`` (symbol -> (chromosome
+      without 'chr', start, end), 1-based inclusive, of the configured ``genome_build``;
+      symbols resolved like file gene names): a gene gets a candidate from every segment
+      overlapping it (start <= gene end and end >= gene start; chr prefix optional, DNAcopy
+      chromosome 23/24 read as X/Y). Without ``gene_regions`` a SEG is refused. Rows are
+      those whose ID equals ``sample_id``, else ``tumor_sample``, else the file's only ID;
+      several IDs and none matching is an error listing them. R messages before the header
+      (``WARNING: ...``, as Rscript writes when its output is redirected) are skipped and
+      reported in ``warnings`` (a list the caller passes in and shows in the QC).
 
     Raises ``InputError`` (file, line, column) for a missing file or column, a
     non-numeric value, an unknown call word or an unknown ``fmt``.
@@ -170,6 +225,18 @@ def read_copy_number(
             expected="0 < ploidy <= 10",
             got=str(ploidy),
         )
+    log_base = SEG_LOG_BASES.get(fmt)
+    if log_base is not None and not gene_regions:
+        build = f" ({genome_build})" if genome_build else ""
+        raise InputError(
+            f"a SEG file needs gene coordinates for the configured genome build{build} to "
+            "map its segments to genes, and none were given",
+            file=file,
+            field="cnv_format",
+            expected="gene coordinates of the panel for that build (resources/knowledge/"
+            "gene_coordinates.tsv), or a gene-level cnv_format (cnvkit, purple, gene_tsv)",
+            got=fmt,
+        )
     sex_key = _sex(sex, file)
     base = max(1, _round_half_up(ploidy if ploidy is not None else 2.0))
     context = _Context(
@@ -182,11 +249,24 @@ def read_copy_number(
         male=sex_key == "male",
         female=sex_key == "female",
     )
-    # Only generic gene tables may be R-quoted; CNVkit and PURPLE never quote, so a stray
-    # quote there must not merge lines.
-    header, rows = _read_tsv(file, quoted=fmt == "gene_tsv")
-    readers = {"cnvkit": _read_cnvkit, "purple": _read_purple, "gene_tsv": _read_gene_tsv}
-    candidates = readers[fmt](header, rows, context)
+    # Only generic gene tables and SEG files may be R-quoted; CNVkit and PURPLE never quote,
+    # so a stray quote there must not merge lines.
+    seg = log_base is not None
+    # R messages before a SEG header are skipped, and listed when the caller collects them.
+    r_messages = (warnings if warnings is not None else []) if seg else None
+    header, rows = _read_tsv(file, quoted=fmt == "gene_tsv" or seg, r_messages=r_messages)
+    if seg:
+        candidates = _read_seg(
+            header,
+            rows,
+            context,
+            log_base=log_base,
+            gene_regions=gene_regions or {},
+            sample_ids=(sample_id, tumor_sample),
+        )
+    else:
+        readers = {"cnvkit": _read_cnvkit, "purple": _read_purple, "gene_tsv": _read_gene_tsv}
+        candidates = readers[fmt](header, rows, context)
     calls = []
     for gene in sorted(candidates):
         best = max(candidates[gene], key=_Candidate.rank)
@@ -468,6 +548,137 @@ def _read_gene_tsv(
     return candidates
 
 
+def _read_seg(
+    header: list[str],
+    rows: Iterator[tuple[int, list[str]]],
+    context: _Context,
+    *,
+    log_base: int,
+    gene_regions: Mapping[str, tuple[str, int, int]],
+    sample_ids: tuple[str, str | None],
+) -> dict[str, list[_Candidate]]:
+    keys = [re.sub(r"[^a-z0-9]", "", name) for name in header]
+    found: dict[str, int] = {}
+    for name, spellings in SEG_COLUMNS.items():
+        index = next((keys.index(key) for key in spellings if key in keys), None)
+        if index is None:
+            raise _missing_column(SEG_SHOWN[name], header, context, hint=SEG_HINT)
+        found[name] = index
+    value_name = header[found["value"]]
+    said = 10 if "log10" in keys[found["value"]] else 2 if "log2" in keys[found["value"]] else None
+    if said is not None and said != log_base:
+        raise InputError(
+            f"the segment value column '{value_name}' says log{said} but cnv_format "
+            f"{context.fmt} reads log{log_base}",
+            file=context.file,
+            line=1,
+            field=value_name,
+            expected="cnv_format seg for log2 ratios, seg_log10 for log10 ratios",
+            got=context.fmt,
+        )
+
+    by_sample: dict[str, list[tuple[int, list[str]]]] = {}
+    for number, cells in rows:
+        by_sample.setdefault(_cell(cells, found["sample"]), []).append((number, cells))
+    chosen = _seg_sample(by_sample, sample_ids, header[found["sample"]], context)
+    if chosen is None:
+        return {}
+
+    regions: dict[str, list[tuple[str, int, int]]] = {}
+    for symbol, (chrom, start, end) in gene_regions.items():
+        gene = context.resolve(symbol)
+        if gene is not None:
+            regions.setdefault(_seg_chromosome(chrom), []).append((gene, int(start), int(end)))
+
+    candidates: dict[str, list[_Candidate]] = {}
+    for number, cells in by_sample[chosen]:
+        chrom = _seg_chromosome(_cell(cells, found["chromosome"]))
+        genes = regions.get(chrom)
+        if not genes or context.ignored(chrom):
+            continue
+        start = _position(cells, found["start"], header[found["start"]], number, context)
+        end = _position(cells, found["end"], header[found["end"]], number, context)
+        if end < start:
+            raise InputError(
+                "segment end before its start",
+                file=context.file,
+                line=number,
+                field=header[found["end"]],
+                expected=f"a position >= start {start}",
+                got=_cell(cells, found["end"]),
+            )
+        value = _number(cells, found["value"], value_name, number, context, log_ratio=True)
+        if value is None:
+            continue  # no estimate for this segment: unknown, never neutral
+        log2 = value / math.log10(2) if log_base == 10 else value
+        expected = context.expected(chrom)
+        copies = cnvkit_copies(log2, purity=context.purity, expected=expected)
+        candidate = _Candidate(
+            call=call_from_copies(copies, expected=expected, base=context.base),
+            copy_number=float(copies),
+            log2=round(log2, 6) if math.isfinite(log2) else log2,
+            source=context.source(f"line {number} ({chosen})"),
+        )
+        for gene, gene_start, gene_end in genes:
+            if start <= gene_end and end >= gene_start:
+                candidates.setdefault(gene, []).append(candidate)
+    return candidates
+
+
+def _seg_sample(
+    by_sample: dict[str, list[tuple[int, list[str]]]],
+    sample_ids: tuple[str, str | None],
+    column: str,
+    context: _Context,
+) -> str | None:
+    """The file's ID to read: sample_id, else tumor_sample, else the only ID."""
+    if not by_sample:
+        return None
+    for wanted in sample_ids:
+        if wanted and wanted in by_sample:
+            return wanted
+    if len(by_sample) == 1:
+        return next(iter(by_sample))
+    ids = sorted(by_sample)
+    shown = ", ".join(ids[:20]) + (f", ... ({len(ids)} in all)" if len(ids) > 20 else "")
+    sample_id, tumor_sample = sample_ids
+    names = f"sample_id '{sample_id}'" + (
+        f" or tumor_sample '{tumor_sample}'" if tumor_sample else ""
+    )
+    raise InputError(
+        f"the SEG file holds {len(ids)} samples and none is {names}",
+        file=context.file,
+        field=column,
+        expected="an ID in the file equal to sample_id, or tumor_sample set to one of "
+        "the IDs in samples.tsv",
+        got=shown,
+    )
+
+
+def _seg_chromosome(chromosome: str) -> str:
+    key = _chromosome_key(chromosome)
+    return SEG_NUMBERED_CHROMOSOMES.get(key, key)
+
+
+def _position(cells: list[str], index: int, column: str, line: int, context: _Context) -> int:
+    """A 1-based position; R writes 1e+05 for 100000, so integral floats are accepted."""
+    text = _cell(cells, index)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value != int(value) or value < 0:
+        raise InputError(
+            "not a genomic position",
+            file=context.file,
+            line=line,
+            field=column,
+            expected="a whole number",
+            got=text,
+        )
+    return int(value)
+
+
 def _gene_resolver(
     panel_genes: Iterable[str], aliases: Mapping[str, str]
 ) -> Callable[[str], str | None]:
@@ -486,8 +697,14 @@ def _gene_resolver(
     return resolve
 
 
-def _read_tsv(file: str, *, quoted: bool) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """Lower-cased header and an iterator of (line number, cells); gzip read transparently."""
+def _read_tsv(
+    file: str, *, quoted: bool, r_messages: list[str] | None = None
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """Lower-cased header and an iterator of (line number, cells); gzip read transparently.
+
+    With ``r_messages`` (a list, possibly shared with the caller), lines before the header
+    that are an R session's warnings are skipped, each noted in that list.
+    """
     source = Path(file)
     if not source.is_file():
         raise InputError("file does not exist", file=file, field="cnv")
@@ -500,20 +717,34 @@ def _read_tsv(file: str, *, quoted: bool) -> tuple[list[str], Iterator[tuple[int
             text, delimiter="\t", quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
         )
         first = next(reader, None)
+        while (
+            r_messages is not None
+            and first is not None
+            and len(first) == 1
+            and R_MESSAGE.match(first[0])
+        ):
+            r_messages.append(
+                f"{file}: line {reader.line_num}: skipped an R message written before the "
+                f"header: {first[0].strip()[:120]!r}"
+            )
+            first = next(reader, None)
     except (OSError, EOFError, UnicodeDecodeError, csv.Error) as error:
         raise InputError(
             f"cannot read the file ({error})", file=file, expected="a tab-separated text table"
         ) from None
+    header_line = reader.line_num or 1
     if first is None or not "".join(first).strip():
         text.close()
-        raise InputError("empty file", file=file, line=1, expected="a tab-separated header row")
+        raise InputError(
+            "empty file", file=file, line=header_line, expected="a tab-separated header row"
+        )
     header = [cell.strip().lower() for cell in first]
     if len(header) == 1:
         text.close()
         raise InputError(
             "header is not tab-separated",
             file=file,
-            line=1,
+            line=header_line,
             expected="tab-separated column names",
             got=first[0][:80],
         )
@@ -525,7 +756,14 @@ def _read_tsv(file: str, *, quoted: bool) -> tuple[list[str], Iterator[tuple[int
                     if not cells or not "".join(cells).strip() or cells[0].startswith("#"):
                         continue
                     yield reader.line_num, cells
-        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as error:
+        except EOFError:
+            raise InputError(
+                "the gzip-compressed file is cut short (an incomplete copy or download?)",
+                file=file,
+                line=reader.line_num,
+                expected="a complete gzip file",
+            ) from None
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
             raise InputError(
                 f"cannot read the file ({error})", file=file, line=reader.line_num
             ) from None
@@ -565,7 +803,13 @@ def _cell(cells: list[str], index: int | None) -> str:
 
 
 def _number(
-    cells: list[str], index: int | None, column: str, line: int, context: _Context
+    cells: list[str],
+    index: int | None,
+    column: str,
+    line: int,
+    context: _Context,
+    *,
+    log_ratio: bool = False,
 ) -> float | None:
     """A numeric cell; None when empty/NA/NaN (unknown); InputError when not a number."""
     text = _cell(cells, index)
@@ -584,7 +828,7 @@ def _number(
         ) from None
     if math.isnan(value):
         return None
-    if math.isinf(value) and not (column == "log2" and value < 0):
+    if math.isinf(value) and not ((log_ratio or column == "log2") and value < 0):
         # log2 -inf is a legitimate zero-depth segment; +inf or inf copies is not.
         raise InputError(
             "not a finite number", file=context.file, line=line, field=column, got=text

@@ -31,10 +31,19 @@ def read_tsv_rows(path: str) -> tuple[list[str], list[tuple[int, dict[str, str]]
     file = Path(path)
     if not file.is_file():
         raise InputError("file does not exist", file=str(path))
+    raw = file.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raise InputError(
+            "the file is gzip-compressed", file=str(path), expected="a plain UTF-8 TSV file"
+        )
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputError(f"not UTF-8 text ({error.reason})", file=str(path)) from None
+        raise InputError(
+            f"not UTF-8 text ({error.reason} at byte {error.start})",
+            file=str(path),
+            expected="a plain UTF-8 TSV file",
+        ) from None
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise InputError("empty file; expected a tab-separated header row", file=str(path))
@@ -129,7 +138,8 @@ def read_samples(path: str, *, check_files: bool = True) -> list[Sample]:
             file=path,
             line=1,
             field=missing[0],
-            expected="columns " + ", ".join(schema["required"]),
+            expected="a header row with columns " + ", ".join(schema["required"]),
+            got="\t".join(header)[:200],
         )
     samples: list[Sample] = []
     seen: dict[str, int] = {}
@@ -153,16 +163,20 @@ def read_samples(path: str, *, check_files: bool = True) -> list[Sample]:
                 file=path,
                 line=line,
                 field="sample_id",
+                expected="a sample_id unique in the sheet",
                 got=row["sample_id"],
             )
         seen[row["sample_id"]] = line
         if "cnv" in row and "cnv_format" not in row:
+            # Never inferred from the file name: a .seg says nothing of its log base.
             raise InputError(
                 "a copy-number file needs its format",
                 file=path,
                 line=line,
                 field="cnv_format",
-                expected="cnvkit, purple or gene_tsv",
+                expected="one of "
+                + ", ".join(schema["properties"]["cnv_format"]["enum"])
+                + " (seg: log2 segment means, seg_log10: log10)",
             )
         if check_files:
             for column in ("vcf", "cnv"):
@@ -172,6 +186,8 @@ def read_samples(path: str, *, check_files: bool = True) -> list[Sample]:
                         file=path,
                         line=line,
                         field=column,
+                        expected="an existing file (a relative path is read from the "
+                        "directory the workflow runs in)",
                         got=row[column],
                     )
         samples.append(
