@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 
+import pysam
 import pytest
 from cyvcf2 import VCF
 from vcf_fixtures import (
@@ -948,9 +949,19 @@ def test_a_record_spanning_two_regions_is_read_once(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "case", ["plain_vcf", "build_unknown", "other_build", "stale_index", "no_index"]
+    ("case", "scan"),
+    [
+        ("plain_vcf", "whole_file"),
+        ("build_unknown", "whole_file"),
+        ("other_build", "whole_file"),
+        ("stale_index", "panel_regions"),
+        ("no_index", "panel_regions"),
+        ("bcf_no_index", "panel_regions"),
+    ],
 )
-def test_region_read_is_only_used_when_it_is_safe(tmp_path, grch38_regions, case):
+def test_region_read_is_only_used_when_it_is_safe(tmp_path, grch38_regions, case, scan):
+    """Only for the regions' build; an unindexed (or stale-indexed) bgzipped VCF or BCF is
+    indexed in a private temporary folder, never beside the user's file."""
     import os
 
     contigs = None
@@ -963,19 +974,38 @@ def test_region_read_is_only_used_when_it_is_safe(tmp_path, grch38_regions, case
     text = vcf_text(
         info=[vep_header()], formats=MUTECT2, samples=["TUMOR"], records=records, contigs=contigs
     )
-    if case == "plain_vcf":
-        path = write_vcf(tmp_path, "case", text, kind="vcf")
-    else:
-        path = write_vcf(tmp_path, "case", text, kind="vcf.gz")
+    kind = {"plain_vcf": "vcf", "bcf_no_index": "bcf"}.get(case, "vcf.gz")
+    path = write_vcf(tmp_path, "case", text, kind=kind)
     index = path.with_name(path.name + ".tbi")
     if case == "no_index":
         index.unlink()
     elif case == "stale_index":
         stamp = os.path.getmtime(path)
         os.utime(index, (stamp - 100, stamp - 100))
+    before = sorted(os.listdir(tmp_path))
+    ingest = read_with(path, grch38_regions)
+    assert ingest.scan == scan
+    assert [call.pos for call in ingest.calls] == [25245350]
+    assert ingest.records_read == 1
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_an_unsorted_unindexed_file_is_read_whole(tmp_path, grch38_regions):
+    records = [
+        row("chr12", 25245350, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP",
+            "0/1:70,30:0.3:100"),
+        row("chr1", 114713909, "C", "G", f"CSQ={background('NRAS', 'G')}", "GT:AD:AF:DP",
+            "0/1:70,30:0.3:100"),
+        row("chr12", 25245300, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP",
+            "0/1:70,30:0.3:100"),
+    ]  # fmt: skip
+    text = vcf_text(info=[vep_header()], formats=MUTECT2, samples=["TUMOR"], records=records)
+    plain = write_vcf(tmp_path, "unsorted", text, kind="vcf")
+    path = tmp_path / "unsorted.vcf.gz"
+    pysam.tabix_compress(str(plain), str(path), force=True)
     ingest = read_with(path, grch38_regions)
     assert ingest.scan == "whole_file"
-    assert [call.pos for call in ingest.calls] == [25245350]
+    assert ingest.records_read == 3
 
 
 def test_a_failing_region_read_falls_back_to_the_whole_file(tmp_path, grch38_regions, monkeypatch):
@@ -1017,7 +1047,7 @@ def test_ingest_threads_gives_a_second_core_only_to_large_files_read_whole(tmp_p
     small = index_file(write_vcf(tmp_path, "small", several_contigs_vep(), kind="vcf.gz"))
     assert ingest_threads([small], regions_known=False) == 1
     monkeypatch.setattr(vcf_module, "TWO_THREAD_MIN_BYTES", 1)
-    assert ingest_threads([small], regions_known=True) == 1  # indexed: read by region
+    assert ingest_threads([small], regions_known=True) == 1  # bgzipped: read by region
     assert ingest_threads([small], regions_known=False) == 2
     plain = write_vcf(tmp_path, "plain", several_contigs_vep(), kind="vcf")
     assert ingest_threads([plain], regions_known=True) == 2  # cannot be queried by region

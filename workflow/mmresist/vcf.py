@@ -794,9 +794,10 @@ def read_sample(
     pass, with htslib decompressing in a second thread.
 
     ``regions`` (the panel genes' padded coordinates for one genome build): when the file
-    is a bgzipped VCF or BCF with an up-to-date index holding record counts, and its
-    header shows that same build (contig lengths, ##reference or annotation lines), only
-    the records in those regions are read, by index queries. ``records_read`` is then the
+    is a bgzipped VCF or BCF whose header shows that same build (contig lengths,
+    ##reference or annotation lines), only the records in those regions are read, by index
+    queries: with its own up-to-date index, or else with one made in a private temporary
+    folder (never beside the user's file; a file that cannot be indexed is read whole). ``records_read`` is then the
     index's record count and every record outside the regions counts as outside the
     panel; ``scan`` says which way the file was read. Any failure reading by region falls
     back to reading the whole file, which gives the authoritative result or error.
@@ -817,6 +818,10 @@ def read_sample(
                 return _finish(setup, [part], scan=SCAN_REGIONS)
             vcf.close()
             vcf = _open(path)  # an iterator that failed part-way is not reused
+        elif regions is not None and _indexable_for(path, setup, regions):
+            part = _read_regions_indexed_here(setup, regions)
+            if part is not None:
+                return _finish(setup, [part], scan=SCAN_REGIONS)
         plan = _contig_plan(vcf, path, threads) if threads > 1 else None
         if plan is None:
             return _one_pass(vcf, setup, threads)
@@ -1019,7 +1024,7 @@ TWO_THREAD_MIN_BYTES = 8 << 20
 def ingest_threads(paths: Iterable[str | os.PathLike[str]], *, regions_known: bool) -> int:
     """Cores worth giving to one patient's ingest (1 or 2), decided before it runs.
 
-    A file read by region (indexed, with panel coordinates for the build) or a small one
+    A file read by region (bgzipped, with panel coordinates for the build) or a small one
     needs one core; a large file read whole uses a second one (worker processes for an
     indexed file, a decompression thread otherwise). Cohort runs of exome-sized files so
     run two patients at once on two cores instead of one after the other.
@@ -1032,8 +1037,8 @@ def ingest_threads(paths: Iterable[str | os.PathLike[str]], *, regions_known: bo
             continue  # a missing file is the patient job's error to report
         if size < TWO_THREAD_MIN_BYTES:
             continue
-        if regions_known and _index_beside(name) is not None:
-            continue
+        if regions_known and _is_bgzf(name):
+            continue  # read by region (indexed in a work folder when it has no index)
         return 2
     return 1
 
@@ -1085,6 +1090,63 @@ def _region_queries(path: str, setup: _Setup, regions: PanelRegions) -> _Queries
         for start, end in regions.by_chrom.get(_bare_contig(name), ()):
             queries.append((name, start, end))
     return _Queries(regions=queries, total=sum(count for _, count in counts))
+
+
+def _indexable_for(path: str, setup: _Setup, regions: PanelRegions) -> bool:
+    """A bgzipped VCF or BCF of the regions' build without a usable index beside it."""
+    if setup.genome_build != regions.build:
+        return False
+    with open(path, "rb") as stream:
+        head = stream.read(16)
+    return head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
+
+
+def _read_regions_indexed_here(setup: _Setup, regions: PanelRegions) -> _Part | None:
+    """Index the file in a private temporary folder (a link to it with the index beside
+    the link; nothing is written beside the user's file) and read its panel regions.
+    None when it cannot be indexed (unsorted records, say): the caller reads it whole,
+    which gives the authoritative result or error."""
+    import tempfile
+
+    import pysam.bcftools
+
+    from cyvcf2 import VCF
+
+    with tempfile.TemporaryDirectory(prefix="mmresist-index-") as work:
+        link = os.path.join(work, os.path.basename(setup.path))
+        try:
+            os.symlink(os.path.abspath(setup.path), link)
+            kind = "-c" if setup.path.endswith(".bcf") or _is_bcf(setup.path) else "-t"
+            pysam.bcftools.index(kind, link)
+        except Exception:  # unsorted, malformed, or no symlinks here: read it whole
+            return None
+        queries = _region_queries(link, setup, regions)
+        if queries is None:
+            return None
+        vcf = VCF(link, lazy=True)
+        try:
+            return _read_regions(vcf, setup, queries)
+        finally:
+            vcf.close()
+
+
+def _is_bgzf(path: str) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(16)
+    except OSError:
+        return False
+    return head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
+
+
+def _is_bcf(path: str) -> bool:
+    import gzip
+
+    try:
+        with gzip.open(path, "rb") as stream:
+            return stream.read(3) == b"BCF"
+    except OSError:
+        return False
 
 
 def _region_records(vcf: Any, queries: _Queries) -> Iterable[Any]:
