@@ -797,9 +797,9 @@ def read_sample(
     is a bgzipped VCF or BCF whose header shows that same build (contig lengths,
     ##reference or annotation lines), only the records in those regions are read, by index
     queries: with its own up-to-date index, or else with one made in a private temporary
-    folder (never beside the user's file; a file that cannot be indexed is read whole). ``records_read`` is then the
-    index's record count and every record outside the regions counts as outside the
-    panel; ``scan`` says which way the file was read. Any failure reading by region falls
+    folder (never beside the user's file; a file that cannot be indexed is read whole).
+    ``records_read`` is then the index's record count and every record outside the
+    regions counts as outside the panel; ``scan`` says which way the file was read. Any failure reading by region falls
     back to reading the whole file, which gives the authoritative result or error.
     """
     path = os.fspath(vcf_path)
@@ -1109,7 +1109,6 @@ def _read_regions_indexed_here(setup: _Setup, regions: PanelRegions) -> _Part | 
     import tempfile
 
     import pysam.bcftools
-
     from cyvcf2 import VCF
 
     with tempfile.TemporaryDirectory(prefix="mmresist-index-") as work:
