@@ -799,8 +799,9 @@ def read_sample(
     queries: with its own up-to-date index, or else with one made in a private temporary
     folder (never beside the user's file; a file that cannot be indexed is read whole).
     ``records_read`` is then the index's record count and every record outside the
-    regions counts as outside the panel; ``scan`` says which way the file was read. Any failure reading by region falls
-    back to reading the whole file, which gives the authoritative result or error.
+    regions counts as outside the panel; ``scan`` says which way the file was read. Any
+    failure reading by region falls back to reading the whole file, which gives the
+    authoritative result or error.
     """
     path = os.fspath(vcf_path)
     if threads is None:
