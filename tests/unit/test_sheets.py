@@ -111,3 +111,28 @@ def test_gzipped_or_binary_sheets_are_refused_clearly(tmp_path):
     path.write_bytes(b"patient_id\t\xff\xfe\n")
     with pytest.raises(InputError, match="not UTF-8 text .* at byte 11"):
         read_samples(str(path))
+
+
+def test_a_patient_job_validates_only_its_own_rows_but_all_sample_ids(tmp_path):
+    vcf = tmp_path / "a.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n")
+    sheet = tmp_path / "samples.tsv"
+    header = "patient_id\tsample_id\ttimepoint\tcollection_date\tvcf\n"
+    sheet.write_text(
+        header
+        + f"P1\tP1-RL\trelapse\t2024-01-01\t{vcf}\n"
+        + f"P2\tP2-RL\trelapse\t2024-13-01\t{tmp_path / 'missing.vcf'}\n"
+    )
+    assert [s.sample_id for s in read_samples(str(sheet), patient_id="P1")] == ["P1-RL"]
+    assert read_samples(str(sheet), patient_id="P3") == []
+    with pytest.raises(InputError) as error:
+        read_samples(str(sheet))
+    assert error.value.line == 3
+    sheet.write_text(
+        header
+        + f"P1\tP1-RL\trelapse\t2024-01-01\t{vcf}\n"
+        + f"P2\tP1-RL\trelapse\t2024-01-01\t{vcf}\n"
+    )
+    with pytest.raises(InputError, match="duplicate sample_id") as duplicate:
+        read_samples(str(sheet), patient_id="P1")
+    assert duplicate.value.line == 3

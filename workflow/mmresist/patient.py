@@ -363,7 +363,7 @@ def run_patient(
         )
     filters = filters or Filters()
     clinical = clinical or ClinicalPaths()
-    samples = [s for s in read_samples(samples_path) if s.patient_id == patient_id]
+    samples = read_samples(samples_path, patient_id=patient_id)
     if not samples:
         raise InputError(
             f"no sample of patient '{patient_id}'", file=samples_path, field="patient_id"

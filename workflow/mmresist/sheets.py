@@ -122,12 +122,16 @@ def _expected(error) -> str:
     return error.message
 
 
-def read_samples(path: str, *, check_files: bool = True) -> list[Sample]:
+def read_samples(
+    path: str, *, check_files: bool = True, patient_id: str | None = None
+) -> list[Sample]:
     """Read and validate samples.tsv; raise InputError naming file, line and column.
 
     Cross-checks beyond the schema: unique sample_id, a cnv_format for every cnv, files
     that exist, and one timepoint order per patient (no two samples of a patient on the
-    same date with the same timepoint).
+    same date with the same timepoint). With ``patient_id`` (a patient job; the whole
+    sheet was validated before the jobs were planned) only that patient's rows are
+    validated and returned, while sample_id stays checked unique across the sheet.
     """
     header, rows = read_tsv_rows(path)
     schema = load_schema("samples")
@@ -144,6 +148,19 @@ def read_samples(path: str, *, check_files: bool = True) -> list[Sample]:
     samples: list[Sample] = []
     seen: dict[str, int] = {}
     for line, row in rows:
+        if patient_id is not None and row.get("patient_id") != patient_id:
+            sample_id = row.get("sample_id", "")
+            if sample_id in seen:
+                raise InputError(
+                    f"duplicate sample_id (first on line {seen[sample_id]})",
+                    file=path,
+                    line=line,
+                    field="sample_id",
+                    expected="a sample_id unique in the sheet",
+                    got=sample_id,
+                )
+            seen[sample_id] = line
+            continue
         if "purity" in row:
             try:
                 row["purity"] = float(row["purity"])
@@ -203,7 +220,7 @@ def read_samples(path: str, *, check_files: bool = True) -> list[Sample]:
                 purity=row.get("purity"),
             )
         )
-    if not samples:
+    if not samples and patient_id is None:
         raise InputError("no samples listed", file=path, expected="at least one data row")
     return samples
 
