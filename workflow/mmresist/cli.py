@@ -28,6 +28,9 @@ def _add_patient(subparsers) -> None:
         "--protein-altering-only", default=True, action=argparse.BooleanOptionalAction
     )
     parser.add_argument("--annotation-mode", default="auto", choices=["auto", "bcftools_csq"])
+    parser.add_argument(
+        "--template-cache", help="folder for compiled report templates, shared by patient jobs"
+    )
     parser.add_argument("--fasta", help="reference FASTA for bcftools csq annotation")
     parser.add_argument("--gff3", help="Ensembl GFF3 for bcftools csq annotation")
     parser.add_argument("--no-html", action="store_true", help="skip report.html")
@@ -63,6 +66,7 @@ def _run_patient(args) -> int:
         threads=args.threads,
         fasta=args.fasta,
         gff3=args.gff3,
+        template_cache=args.template_cache,
     )
     # Counts only: variant-level data stays inside the output folder.
     print(

@@ -339,6 +339,7 @@ def run_patient(
     threads: int | None = None,
     fasta: str | None = None,
     gff3: str | None = None,
+    template_cache: str | None = None,
 ) -> dict:
     """Build and write report.json, variants.tsv and report.html for ``patient_id``."""
     from .knowledge import load_knowledge
@@ -489,7 +490,7 @@ def run_patient(
     if render:
         from .render import render_html
 
-        html = render_html(report)
+        html = render_html(report, template_cache=template_cache)
     Path(outdir).mkdir(parents=True, exist_ok=True)
     write_outputs(outdir=outdir, report=report, variants_text=text, html=html)
     return report

@@ -20,9 +20,11 @@ rule patient_report:
         build=config["genome_build"],
         annotation=config["annotation"]["mode"],
         reference=annotation_args,
+        templates=f"{WORK}/templates",
         outdir=output_folder,
     shell:
         "{params.mmresist} patient --patient {wildcards.patient:q} --samples {input.samples:q}"
         " --knowledge {input.knowledge:q} --genome-build {params.build}"
         " --annotation-mode {params.annotation} {params.reference} --threads {threads}"
+        " --template-cache {params.templates:q}"
         " {params.clinical} {params.filters} --outdir {params.outdir:q} > {log:q} 2>&1"
