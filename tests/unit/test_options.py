@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import mmresist.options as options_module
 from mmresist.knowledge import load_knowledge
 from mmresist.options import (
     RULES,
@@ -14,6 +15,7 @@ from mmresist.options import (
     rule_infection_risk,
     rule_lab_cautions,
     rule_new_antigen,
+    rule_pivotal_population,
     rule_refractory_class,
     rule_refractory_drug,
     rule_resistance_findings,
@@ -100,7 +102,9 @@ def test_no_history_is_unknown_not_empty():
 def test_output_shape_ranks_and_sources():
     result = options(history(exposed=["bortezomib", "lenalidomide"]), max_options=10)
     ranks = [o["rank"] for o in result]
-    assert len(result) == 10 and ranks[0] == 1 and ranks == sorted(ranks)
+    assert len(result) >= 10 and ranks[0] == 1 and ranks == sorted(ranks)
+    # The cut never falls inside a rank: everything past the tenth shares its rank.
+    assert all(option["rank"] == result[9]["rank"] for option in result[10:])
     for index, option in enumerate(result):
         # Competition ranking: equal tier and score share a rank, the next rank skips.
         if index and (option["score"], option["status"] == "investigational") == (
@@ -169,13 +173,15 @@ def test_rule_refractory_class_demotes_other_drug_of_class():
 
 # -- rule 2: class switch ----------------------------------------------------------------------
 
+CLASS_SWITCH_BONUS = options_module.CLASS_SWITCH_BONUS
+
 
 @pytest.mark.parametrize(
     ("refractory", "regimen", "noted", "delta"),
     [
-        (["bortezomib"], "Kd", True, 0),
-        (["bortezomib"], "IRd", True, 0),
-        (["lenalidomide"], "DPd", True, 0),
+        (["bortezomib"], "Kd", True, CLASS_SWITCH_BONUS),
+        (["bortezomib"], "IRd", True, CLASS_SWITCH_BONUS),
+        (["lenalidomide"], "DPd", True, CLASS_SWITCH_BONUS),
         (["lenalidomide", "pomalidomide"], "Mezi-dex", True, 2),
         (["lenalidomide"], "Mezi-dex", False, 0),
         (["carfilzomib"], "IRd", False, 0),
@@ -432,3 +438,68 @@ def test_patient_penta_refractory_with_labs():
     assert all(
         o["rank"] > r["rank"] for o in investigational for r in ranked if r not in investigational
     )
+
+
+# -- rule 2b: the pivotal trial's population ---------------------------------------------------
+
+
+def treated(lines: list[tuple[str, list[str], list[str]]]) -> dict:
+    """A history with numbered lines: (regimen, drugs, refractory drugs) per line."""
+    refractory = sorted({d for _, _, r in lines for d in r})
+    exposed = sorted({d for _, drugs, _ in lines for d in drugs})
+    base = history(refractory=refractory, exposed=exposed)
+    base["lines"] = [
+        {
+            "line": number,
+            "regimen": regimen,
+            "drugs": drugs,
+            "drug_classes": sorted({c for d in drugs for c in K.drug_classes(d)}),
+            "refractory_drugs": refractory_drugs,
+        }
+        for number, (regimen, drugs, refractory_drugs) in enumerate(lines, start=1)
+    ]
+    base["line_count"] = len(lines)
+    return base
+
+
+VRD = ("VRd", ["bortezomib", "lenalidomide", "dexamethasone"], [])
+DVD_REFRACTORY = (
+    "DVd",
+    ["daratumumab", "bortezomib", "dexamethasone"],
+    ["daratumumab", "bortezomib"],
+)
+RD_REFRACTORY = ("Rd", ["lenalidomide", "dexamethasone"], ["lenalidomide"])
+
+
+@pytest.mark.parametrize(
+    ("regimen", "lines", "demoted", "cited"),
+    [
+        # MajesTEC-3 excluded anti-CD38-refractory patients.
+        ("Tec-Dara", [VRD, DVD_REFRACTORY], True, "NCT05083169"),
+        # CARTITUDE-4 enrolled lenalidomide-refractory patients only.
+        ("cilta-cel", [VRD, DVD_REFRACTORY], True, "NCT04181827"),
+        # More prior lines than the trial enrolled is not a gap.
+        ("cilta-cel", [VRD, DVD_REFRACTORY, RD_REFRACTORY, RD_REFRACTORY], False, None),
+        # DREAMM-8 excluded bortezomib-refractory patients.
+        ("BPd", [VRD, DVD_REFRACTORY], True, "NCT04484623"),
+        # MonumenTAL-1 needed three prior lines.
+        ("talquetamab", [VRD, DVD_REFRACTORY], True, "NCT03399799"),
+        ("talquetamab", [VRD, DVD_REFRACTORY, RD_REFRACTORY], False, None),
+        # ENDEAVOR is not a curated trial: nothing to compare with.
+        ("Kd", [VRD], False, None),
+    ],
+)
+def test_rule_pivotal_population(regimen, lines, demoted, cited):
+    option = candidate(regimen)
+    rule_pivotal_population(option, treated(lines), K)
+    assert ("pivotal_population" in rules_of(option)) is demoted
+    assert option["score"] == (-options_module.POPULATION_PENALTY if demoted else 0)
+    if cited:
+        item = next(i for i in option["rationale"] if i["rule"] == "pivotal_population")
+        assert item["sources"][0] == cited and "Outside the population" in item["text"]
+
+
+def test_pivotal_population_needs_a_treatment_history():
+    option = candidate("Tec-Dara")
+    rule_pivotal_population(option, history(refractory=["daratumumab"]), K)
+    assert option["score"] == 0

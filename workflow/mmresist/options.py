@@ -12,10 +12,14 @@ Rules (``RULES`` lists the ids in the order they run):
    Glucocorticoids are exempt (every line carries dexamethasone; a note is added instead).
    ``refractory_class``: another drug of a class the patient is refractory to is demoted
    (``CLASS_REFRACTORY_PENALTY``) unless rule 2 applies.
-2. ``class_switch``: the documented paths inside a class (facts F2) keep the regimen with a
-   note: bortezomib-refractory -> carfilzomib or ixazomib; lenalidomide-refractory ->
-   pomalidomide; lenalidomide- and pomalidomide-refractory -> CELMoD trials (noted and
-   promoted among investigational options, never ranked as standard).
+2. ``class_switch``: the documented paths inside a class (facts F2) promote the regimen by
+   ``CLASS_SWITCH_BONUS`` with a note: bortezomib-refractory -> carfilzomib or ixazomib;
+   lenalidomide-refractory -> pomalidomide; lenalidomide- and pomalidomide-refractory ->
+   CELMoD trials (promoted among investigational options, never ranked as standard).
+   ``pivotal_population``: a regimen whose pivotal trial (a curated trial named in
+   regimens.tsv) treated a population the patient is outside of — too few prior lines, a
+   required exposure or refractoriness missing, an excluded refractoriness present — is
+   demoted by ``POPULATION_PENALTY`` with the unmet criteria quoted.
 3. ``resistance_finding``: a resistance finding naming a drug of the regimen demotes it by
    the finding's evidence level (``LEVEL_WEIGHT``); a class-only match demotes by 1. PSMB5
    spares carfilzomib (retained in-vitro activity, noted); CRBN findings reach CELMoDs;
@@ -35,11 +39,13 @@ Rules (``RULES`` lists the ids in the order they run):
 
 Ranking is deterministic: standard and off-label options first (off-label loses
 ``OFF_LABEL_PENALTY``), investigational (trial-only) options after them; within each tier by
-score (high first), then regimen abbreviation.
+score (high first), then regimen abbreviation. The list stops after ``max_options`` but
+never inside a rank: options tied at the cut are all kept.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from mmresist.clinical import LAB_UNITS, convert_lab
@@ -51,6 +57,7 @@ RULES = (
     "refractory_drug",
     "refractory_class",
     "class_switch",
+    "pivotal_population",
     "resistance_finding",
     "sensitivity_finding",
     "venetoclax_unselected",
@@ -65,7 +72,8 @@ LEVEL_WEIGHT = {"A": 3, "B": 3, "C": 2, "D": 1, "E": 1}
 EVIDENCE_ORDER = ("A", "B", "C", "D", "E")
 CLASS_REFRACTORY_PENALTY = 2
 CLASS_ONLY_PENALTY = 1
-CLASS_SWITCH_BONUS = 0
+CLASS_SWITCH_BONUS = 1
+POPULATION_PENALTY = 2
 CELMOD_SWITCH_BONUS = 2
 VENETOCLAX_UNSELECTED_PENALTY = 2
 NEW_ANTIGEN_BONUS = 2
@@ -119,7 +127,7 @@ def therapy_options(
     ``therapy.therapy_history``; ``findings`` the list ``matching`` returns; ``labs`` the
     labs rows of ``clinical.read_table``. Each option is ``{rank, regimen, drugs,
     drug_classes, status, score, rationale: [{rule, text, sources}], cautions,
-    evidence_level, sources}``; at most ``max_options`` are returned.
+    evidence_level, sources}``; ``max_options`` of them, plus any tied with the last.
     """
     if therapy_history is None:
         return None
@@ -131,6 +139,7 @@ def therapy_options(
             continue
         rule_refractory_class(candidate, therapy_history)
         rule_class_switch(candidate, therapy_history)
+        rule_pivotal_population(candidate, therapy_history, knowledge)
         rule_resistance_findings(candidate, findings)
         rule_sensitivity_findings(candidate, findings)
         rule_venetoclax_unselected(candidate, findings)
@@ -154,20 +163,20 @@ def candidates(knowledge) -> list[dict]:
         if regimen["setting"] not in ("RRMM", "both"):
             continue
         drugs = list(regimen["components"])
-        result.append(
-            _option(
-                abbreviation,
-                drugs,
-                _classes_of(drugs, knowledge),
-                _status(drugs, knowledge),
-                {d: knowledge.drug_classes(d) for d in drugs},
-                {
-                    "rule": "pivotal_trial",
-                    "text": f"Pivotal evidence: {regimen['pivotal_trial']}.",
-                    "sources": list(regimen["sources"]),
-                },
-            )
+        option = _option(
+            abbreviation,
+            drugs,
+            _classes_of(drugs, knowledge),
+            _status(drugs, knowledge),
+            {d: knowledge.drug_classes(d) for d in drugs},
+            {
+                "rule": "pivotal_trial",
+                "text": f"Pivotal evidence: {regimen['pivotal_trial']}.",
+                "sources": list(regimen["sources"]),
+            },
         )
+        option["_pivotal"] = regimen["pivotal_trial"]
+        result.append(option)
     return result
 
 
@@ -334,6 +343,45 @@ def rule_class_switch(option: dict, history: dict) -> None:
             CELMOD_SOURCES,
             CELMOD_SWITCH_BONUS,
         )
+
+
+# -- rule 2b: the pivotal trial's population ---------------------------------------------------
+
+
+def pivotal_trials(option: dict, knowledge) -> list[dict]:
+    """Curated trials (trials.yaml) named in the regimen's pivotal-trial text."""
+    text = option.get("_pivotal") or ""
+    found = []
+    for trial in knowledge.trials:
+        name = trial.get("short_name") or ""
+        if name and re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text):
+            found.append(trial)
+    return found
+
+
+def rule_pivotal_population(option: dict, history: dict, knowledge) -> None:
+    """Demote a regimen when the patient is outside the treated population of the trial
+    its evidence comes from: too few prior lines, a required exposure or refractoriness
+    missing, or an excluded refractoriness present (trials.population_gaps). Once per
+    regimen; the first curated pivotal trial with gaps is cited."""
+    from .trials import population_gaps
+
+    if not history.get("lines"):
+        return
+    for trial in pivotal_trials(option, knowledge):
+        gaps = population_gaps(trial, knowledge=knowledge, therapy_history=history)
+        if not gaps:
+            continue
+        registry = trial.get("nct_id") or trial["id"]
+        _note(
+            option,
+            "pivotal_population",
+            f"Outside the population of {trial['short_name']} ({registry}), the trial its "
+            f"evidence comes from: {'; '.join(gaps)}.",
+            [registry, *[s for s in trial.get("sources") or [] if s != registry]],
+            -POPULATION_PENALTY,
+        )
+        return
 
 
 # -- rules 3 and 4: findings -------------------------------------------------------------------
@@ -657,9 +705,11 @@ def rank(options: list[dict], max_options: int = 10) -> list[dict]:
     result = []
     previous_key = None
     shared_rank = 0
-    for index, option in enumerate(options[: max(0, max_options)], start=1):
+    for index, option in enumerate(options, start=1):
         key = (option["status"] == "investigational", option["score"])
         if key != previous_key:
+            if index > max(0, max_options):
+                break  # the cut falls between ranks, never inside one
             shared_rank, previous_key = index, key
         sources: list[str] = []
         for item in option["rationale"]:

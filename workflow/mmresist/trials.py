@@ -117,6 +117,43 @@ def match_trials(
     return rows
 
 
+# Criteria that say which treated population a trial's evidence comes from: a patient who
+# fails one of these is outside that population (options.rule_pivotal_population).
+POPULATION_TYPES = frozenset(
+    {"prior_lines", "exposed_class", "exposed_drug", "refractory_class", "refractory_drug",
+     "not_refractory_class"}
+)  # fmt: skip
+
+
+def population_gaps(trial: dict, *, knowledge, therapy_history: dict) -> list[str]:
+    """Where a treated patient falls outside ``trial``'s population: the unmet sentences
+    of its verified therapy criteria. A maximum number of prior lines is not a gap (more
+    lines than a trial enrolled is how its regimen is used later), and criteria the
+    history cannot judge are not gaps either."""
+    patient = _Patient(
+        knowledge=knowledge,
+        history=therapy_history,
+        findings=[],
+        variants=[],
+        copy_number=[],
+        cytogenetics=None,
+        labs=None,
+        age=None,
+    )
+    gaps = []
+    for criterion in trial.get("criteria") or []:
+        if criterion.get("type") not in POPULATION_TYPES or criterion.get("verified") is False:
+            continue
+        if criterion["type"] == "prior_lines":
+            criterion = {**criterion, "max": None}
+            if criterion.get("min") is None:
+                continue
+        outcome, text = _outcome(criterion, patient)
+        if outcome == UNMET:
+            gaps.append(text)
+    return gaps
+
+
 class _Patient:
     def __init__(self, **fields: Any) -> None:
         self.__dict__.update(fields)
