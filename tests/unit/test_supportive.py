@@ -435,3 +435,23 @@ def test_shape_order_and_determinism():
             assert item["status"] == BY_ID[item["rule_id"]]["status"]
     topics = {i["topic"] for i in first}
     assert topics == {"renal", "bone", "infection", "anemia", "thrombosis", "neuropathy", "other"}
+
+
+def test_no_dose_table_for_a_drug_stopped_at_progression():
+    stopped = line(2, ["pomalidomide"], end="2013-01-01")
+    stopped["refractory_drugs"] = ["pomalidomide"]
+    items = supportive_care(labs=None, therapy_history=history(stopped), rules=RULES)
+    assert "SC-RENAL-POM" not in ids(items)
+    ongoing = line(2, ["pomalidomide"])
+    ongoing["refractory_drugs"] = ["pomalidomide"]  # still on it: the dose table applies
+    items = supportive_care(labs=None, therapy_history=history(ongoing), rules=RULES)
+    assert "SC-RENAL-POM" in ids(items)
+
+
+def test_creatinine_above_2_mg_dl_meets_the_renal_crab_criterion_without_crcl():
+    items = supportive_care(labs=[lab("creatinine", 2.8)], therapy_history=None, rules=RULES)
+    item = find(items, "SC-RENAL-CRAB-CREATININE")
+    assert item["severity"] == "caution" and "2.8 mg/dL" in item["message"]
+    assert "SC-RENAL-CRAB-CREATININE" not in ids(
+        supportive_care(labs=[lab("creatinine", 1.9)], therapy_history=None, rules=RULES)
+    )

@@ -403,6 +403,10 @@ def _drug_rule_item(
 ) -> dict | None:
     hits = _matches(rule, relevant)
     severity = SEVERITY[rule["severity"]]
+    stopped = set(relevant.get("refractory_drugs") or []) if relevant.get("end_date") else set()
+    if hits and rule["topic"] == "renal" and set(hits) <= stopped:
+        # Renal dosing of a drug stopped at progression (refractory) has nothing to dose.
+        return None
     if hits:
         exposure = f"{', '.join(hits)} in {_line_text(relevant)}"
     elif rule["topic"] in _HISTORY_TOPICS:
