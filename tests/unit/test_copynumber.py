@@ -753,3 +753,246 @@ def test_patient_job_maps_a_seg_file_to_genes_with_the_knowledge_coordinates(tmp
     calls = {entry["gene"]: entry["call"] for entry in report["copy_number"]}
     assert calls["CRBN"] == "homozygous_deletion"
     assert "CRBN" in {finding["gene"] for finding in report["findings"]}
+
+
+# ---- absolute segment tables: purple_segments, allele_segments ----------------------
+
+PURPLE_SEGMENT_HEADER = (
+    "chromosome\tstart\tend\tcopyNumber\tbafCount\tobservedBAF\tbaf\tsegmentStartSupport\t"
+    "segmentEndSupport\tmethod\tdepthWindowCount\tgcContent\tminStart\tmaxStart\t"
+    "minorAlleleCopyNumber\tmajorAlleleCopyNumber"
+)
+ALLELE_HEADER = "Chromosome\tStart\tEnd\tnMajor\tnMinor"
+
+
+def purple_segment(chrom, start, end, copies, minor, major):
+    return (
+        f"{chrom}\t{start}\t{end}\t{copies}\t10\t0.5\t0.5\tNONE\tNONE\tBAF_WEIGHTED\t10\t0.4\t"
+        f"{start}\t{start}\t{minor}\t{major}"
+    )
+
+
+def test_purple_segments_round_copy_number_half_up_and_note_loh(tmp_path):
+    path = write(
+        tmp_path,
+        "t.purple.cnv.somatic.tsv",
+        PURPLE_SEGMENT_HEADER,
+        purple_segment("chr3", 1, 999, 0.1, 0.0, 0.1),  # ends before CRBN
+        purple_segment("chr3", 1000, 1500, 1.4999, 0.02, 1.48),  # 1 copy, LOH: loss
+        purple_segment("chr3", 1501, 3000, 1.5, 0.5, 1.0),  # 2 copies (half up): neutral
+        purple_segment("chr17", 5500, 5500, -0.03, 0.0, -0.03),  # TP53: 0 copies
+        purple_segment("chr8", 1, 150, 4.5, 1.0, 3.5),  # MYC: 5 copies, amplification
+        purple_segment("chr1", 700, 800, 2.4, 0.3, 2.1),  # TENT5C via FAM46C: 2, LOH
+        purple_segment("chr7", 1, 10000, 9, 1, 8),  # EGFR, not a panel gene
+        purple_segment("chr1", 801, 900, "NaN", "NaN", "NaN"),  # no estimate, no gene
+    )
+    calls = read_seg(path, "purple_segments", purity=0.3)  # purity is not applied again
+    assert {gene: (call.call, call.copy_number) for gene, call in calls.items()} == {
+        "CRBN": ("loss", 1.4999),
+        "MYC": ("amplification", 4.5),
+        "TENT5C": ("neutral", 2.4),
+        "TP53": ("homozygous_deletion", -0.03),
+    }
+    source = "purple_segments t.purple.cnv.somatic.tsv line {}"
+    assert calls["CRBN"].source == source.format("3, LOH, minor allele copy number 0.02")
+    assert calls["MYC"].source == source.format(6)
+    # copy-neutral LOH: still neutral, the LOH is in the source
+    assert calls["TENT5C"].source == source.format("7, LOH, minor allele copy number 0.3")
+    # 0 copies is not LOH: nothing is left
+    assert calls["TP53"].source == source.format(5)
+    assert all(call.log2 is None for call in calls.values())
+    # A triploid sample: 4.5 copies round to 5, below 2.5 x 3; 1 and 2 copies are losses.
+    triploid = read_seg(path, "purple_segments", ploidy=3)
+    assert (triploid["MYC"].call, triploid["TENT5C"].call) == ("gain", "loss")
+
+
+def test_purple_segments_without_minor_allele_column_and_sex_chromosomes(tmp_path):
+    path = write(
+        tmp_path,
+        "old.tsv",
+        "chromosome\tstart\tend\tcopyNumber",
+        "chrX\t1\t1000\t1.1",
+        "chrY\t1\t1000\t0",
+    )
+    regions = {**REGIONS, "KDM5D": ("Y", 10, 20)}
+    panel = {"KDM6A", "KDM5D"}
+    calls = read(path, "purple_segments", panel, gene_regions=regions)
+    assert (calls["KDM6A"].call, calls["KDM5D"].call) == ("loss", "homozygous_deletion")
+    assert calls["KDM6A"].source == "purple_segments old.tsv line 2"
+    male = read(path, "purple_segments", panel, gene_regions=regions, sex="male")
+    assert male["KDM6A"].call == "neutral"
+    female = read(path, "purple_segments", panel, gene_regions=regions, sex="female")
+    assert list(female) == ["KDM6A"]
+
+
+def test_allele_segments_add_major_and_minor(tmp_path):
+    path = write(
+        tmp_path,
+        "t.cna.tsv",
+        ALLELE_HEADER,
+        "3\t1\t1200\t1\t1",  # CRBN neutral ...
+        "3\t1201\t5000\t1\t0",  # ... and a one-copy LOH segment: loss wins
+        "chr17\t5000\t6000\t2\t0",  # TP53: copy-neutral LOH
+        "8\t1\t100\t4\t2",  # MYC: 6 copies
+        "1\t1\t1000\t0\t0",  # TENT5C (FAM46C): 0 copies
+        "X\t1\t1000\t1\t0",  # KDM6A
+        "7\t1\t10000\t8\t8",  # EGFR, not a panel gene
+        "2\t1\t100\tNA\tNA",  # unknown, no gene anyway
+    )
+    calls = read_seg(path, "allele_segments", purity=0.5)
+    assert {gene: (call.call, call.copy_number) for gene, call in calls.items()} == {
+        "CRBN": ("loss", 1.0),
+        "KDM6A": ("loss", 1.0),
+        "MYC": ("amplification", 6.0),
+        "TENT5C": ("homozygous_deletion", 0.0),
+        "TP53": ("neutral", 2.0),
+    }
+    assert (
+        calls["CRBN"].source == "allele_segments t.cna.tsv line 3, LOH, minor allele copy number 0"
+    )
+    assert (
+        calls["TP53"].source == "allele_segments t.cna.tsv line 4, LOH, minor allele copy number 0"
+    )
+    assert calls["MYC"].source == "allele_segments t.cna.tsv line 5"
+    assert read_seg(path, "allele_segments", sex="male")["KDM6A"].call == "neutral"
+
+
+def test_allele_segments_with_a_sample_column_read_the_sample(tmp_path):
+    # ASCAT's segments: sample, chr, startpos, endpos, nMajor, nMinor
+    path = write(
+        tmp_path,
+        "ascat.tsv",
+        "sample\tchr\tstartpos\tendpos\tnMajor\tnMinor",
+        "S1\t3\t1000\t2000\t1\t0",
+        "S2\t3\t1000\t2000\t3\t2",
+    )
+    assert read_seg(path, "allele_segments")["CRBN"].call == "loss"
+    calls = read_seg(path, "allele_segments", sample_id="X", tumor_sample="S2")
+    assert calls["CRBN"].call == "amplification"
+    assert calls["CRBN"].source == "allele_segments ascat.tsv line 3 (S2)"
+    with pytest.raises(InputError, match="the segment table holds 2 samples and none is"):
+        read_seg(path, "allele_segments", sample_id="X")
+
+
+@pytest.mark.parametrize("fmt", ["purple_segments", "allele_segments"])
+@pytest.mark.parametrize("regions", [None, {}])
+def test_segment_tables_without_gene_coordinates_are_refused(tmp_path, fmt, regions):
+    path = write(tmp_path, "t.tsv", ALLELE_HEADER, "3\t1000\t2000\t1\t0")
+    with pytest.raises(InputError) as caught:
+        read_seg(path, fmt, gene_regions=regions, genome_build="GRCh37")
+    error = caught.value
+    assert (error.file, error.field, error.got) == (str(path), "cnv_format", fmt)
+    assert (
+        f"a segment table (cnv_format {fmt}) needs gene coordinates for the configured "
+        "genome build (GRCh37)" in str(error)
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "header", "row", "field", "fragment"),
+    [
+        ("purple_segments", ALLELE_HEADER, "3\t1000\t2000\t1\t0", "copyNumber", "PURPLE"),
+        ("allele_segments", PURPLE_SEGMENT_HEADER, "", "nMajor", "nMajor, nMinor"),
+        ("allele_segments", "Chromosome\tStart\tEnd\tnMajor", "", "nMinor", "missing column"),
+        ("allele_segments", "chrom\tend\tnMajor\tnMinor", "", "start", "missing column"),
+        ("allele_segments", ALLELE_HEADER, "3\t1000\t2000\t-1\t0", "nMajor", "negative"),
+        ("allele_segments", ALLELE_HEADER, "3\t1000\t2000\t1\tx", "nMinor", "not a number"),
+        ("allele_segments", ALLELE_HEADER, "3\t2000\t1000\t1\t1", "end", "end before"),
+        # 5e3 is a position (R writes 5e+03); "one" is no copy number
+        (
+            "purple_segments",
+            "chromosome\tstart\tend\tcopyNumber",
+            "3\t1\t5e3\tone",
+            "copyNumber",
+            "not a number",
+        ),
+    ],
+)
+def test_segment_table_errors_name_the_column(tmp_path, fmt, header, row, field, fragment):
+    path = write(tmp_path, "bad.tsv", header, *([row] if row else []))
+    with pytest.raises(InputError) as caught:
+        read_seg(path, fmt)
+    assert caught.value.file == str(path)
+    assert caught.value.field == field
+    assert fragment in str(caught.value)
+
+
+PCGR = REALDATA / "pcgr" / "examples"
+
+
+@realdata
+def test_purple_somatic_segments_show_the_crbn_loss_with_loh():
+    path = PURPLE / "purple.cnv.somatic.tsv"
+    regions = grch38_regions()
+    # Premise from the file: chr3:1-92214015 (line 10) holds CRBN (chr3:3149633-3179717)
+    # at copyNumber 1.0268, minor allele 0.0176; chr12:1-35977329 (KRAS) at 1.9962 and
+    # chr17:1-24849829 (TP53) at 1.9680, both with a minor allele near 1.
+    with open(path) as stream:
+        rows = list(csv.DictReader(stream, delimiter="\t"))
+    assert rows[8]["chromosome"] == "chr3" and int(rows[8]["end"]) >= regions["CRBN"][2]
+    calls = read(path, "purple_segments", set(regions), gene_regions=regions, purity=0.75)
+    assert len(calls) == len(regions)  # the segments cover the genome: every panel gene
+    assert (calls["CRBN"].call, calls["CRBN"].copy_number) == ("loss", pytest.approx(1.0268))
+    assert calls["CRBN"].source == (
+        "purple_segments purple.cnv.somatic.tsv line 10, LOH, minor allele copy number 0.0176"
+    )
+    assert (calls["KRAS"].call, calls["KRAS"].copy_number) == ("neutral", pytest.approx(1.9962))
+    assert calls["KRAS"].source == "purple_segments purple.cnv.somatic.tsv line 33"
+    assert (calls["TP53"].call, calls["TP53"].copy_number) == ("neutral", pytest.approx(1.968))
+    # chr13 lost with LOH (line 37): RB1 and DIS3
+    assert calls["RB1"].call == calls["DIS3"].call == "loss"
+    # chrX at one copy (line 57): a loss unless the sample is known to be male (it is:
+    # purple.purity.tsv says MALE)
+    assert calls["KDM6A"].call == "loss"
+    male = read(path, "purple_segments", {"KDM6A"}, gene_regions=regions, sex="male")
+    assert male["KDM6A"].call == "neutral"
+
+
+@realdata
+@pytest.mark.parametrize("tumour", ["COAD", "BRCA"])
+def test_pcgr_grch38_allele_segments(tumour):
+    # The two example tables are byte-identical (PCGR ships one CNA profile twice).
+    path = PCGR / f"T001-{tumour}.grch38.cna.tsv"
+    regions = grch38_regions()
+    calls = read(path, "allele_segments", set(regions), gene_regions=regions)
+    # Premise, read from the file: line 11 is 1:114430211-116197573 nMajor 23 nMinor 1
+    # (NRAS, 114704469-114716771); line 34 is 3:1033342-21546098 2/0 (CRBN); line 163 is
+    # 12:9783092-79977033 1/1 (KRAS); line 217 is 17:2045307-8701177 2/0 (TP53).
+    expected = {
+        "NRAS": ("amplification", 24.0, "line 11"),
+        "CRBN": ("neutral", 2.0, "line 34, LOH, minor allele copy number 0"),
+        "KRAS": ("neutral", 2.0, "line 163"),
+        "TP53": ("neutral", 2.0, "line 217, LOH, minor allele copy number 0"),
+        "TENT5C": ("amplification", 7.0, "line 12"),  # 1:116197921-120179960 6/1
+        "RB1": ("loss", 1.0, "line 172, LOH, minor allele copy number 0"),
+    }
+    for gene, (call, copies, where) in expected.items():
+        assert (calls[gene].call, calls[gene].copy_number) == (call, copies), gene
+        assert calls[gene].source == f"allele_segments {path.name} {where}"
+    # The last chr19 segment ends at 58533199, before UBE2M (19:58555712-58558611): a gene
+    # no segment covers gets no call rather than a guess. Every other panel gene has one.
+    assert set(calls) == set(regions) - {"UBE2M"}
+
+
+@realdata
+@pytest.mark.parametrize("tumour", ["COAD", "BRCA"])
+def test_pcgr_grch37_allele_segments_are_refused_without_grch37_coordinates(tumour):
+    # The knowledge base has GRCh38 coordinates only; what a GRCh37 run gets is no regions.
+    path = PCGR / f"T001-{tumour}.grch37.cna.tsv"
+    with pytest.raises(InputError) as caught:
+        read(path, "allele_segments", set(grch38_regions()), gene_regions={}, genome_build="GRCh37")
+    assert caught.value.file == str(path)
+    assert (
+        "a segment table (cnv_format allele_segments) needs gene coordinates for the "
+        "configured genome build (GRCh37)" in str(caught.value)
+    )
+
+
+@realdata
+def test_purple_unfitted_segmentation_is_refused_as_purple_segments():
+    path = PURPLE / "v2.39" / "purple.segment.tsv"
+    with pytest.raises(InputError) as caught:
+        read(path, "purple_segments", gene_regions=grch38_regions())
+    assert (caught.value.file, caught.value.field) == (str(path), "copyNumber")
+    assert "missing column 'copyNumber' for cnv_format purple_segments" in str(caught.value)
+    assert "not purple.segment.tsv" in str(caught.value)

@@ -81,7 +81,10 @@ def test_comma_separated_sheet_is_refused_clearly(tmp_path):
         read_samples(path)
 
 
-@pytest.mark.parametrize("fmt", ["cnvkit", "purple", "gene_tsv", "seg", "seg_log10"])
+@pytest.mark.parametrize(
+    "fmt",
+    ["cnvkit", "purple", "gene_tsv", "seg", "seg_log10", "purple_segments", "allele_segments"],
+)
 def test_every_copy_number_format_is_accepted(tmp_path, vcf, fmt):
     path = write(tmp_path, f"P1\tS1\trelapse\t2024-01-02\t{vcf}\t\t{vcf}\t{fmt}")
     assert read_samples(path)[0].cnv_format == fmt

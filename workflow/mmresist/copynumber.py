@@ -1,4 +1,5 @@
-"""Gene-level copy-number calls for panel genes from CNVkit, PURPLE, SEG or gene tables."""
+"""Gene-level copy-number calls for panel genes from CNVkit, PURPLE, SEG, segment or gene
+tables."""
 
 from __future__ import annotations
 
@@ -14,9 +15,19 @@ from pathlib import Path
 from .errors import InputError
 from .model import CopyNumberCall, VariantCall
 
-FORMATS = ("cnvkit", "purple", "gene_tsv", "seg", "seg_log10")
+FORMATS = (
+    "cnvkit",
+    "purple",
+    "gene_tsv",
+    "seg",
+    "seg_log10",
+    "purple_segments",
+    "allele_segments",
+)
 # SEG segment means are log ratios; the format name says the base, never the values.
 SEG_LOG_BASES = {"seg": 2, "seg_log10": 10}
+# Segment tables of absolute copy number: the format name says which columns hold it.
+SEGMENT_FORMATS = frozenset({"purple_segments", "allele_segments"})
 
 # One call per gene: when a gene's segments disagree, the most consequential one wins.
 # Losing every copy is the strongest evidence (e.g. biallelic CRBN or TNFRSF17 loss),
@@ -112,6 +123,31 @@ SEG_SHOWN = {
     "value": "seg.mean",
 }
 SEG_HINT = "a SEG file: ID, chrom, loc.start, loc.end, [num.mark,] seg.mean"
+
+# Absolute segment tables, header names compared as for SEG. PURPLE's somatic copy-number
+# segments (*.purple.cnv.somatic.tsv; minor/majorAllelePloidy before v2.4x renamed them);
+# allele-specific segments as PCGR takes them and ASCAT writes them (sample column optional).
+PURPLE_SEGMENT_COLUMNS = {
+    "copy_number": ("copynumber",),
+    "minor": ("minorallelecopynumber", "minorallelecn", "minoralleleploidy"),
+}
+ALLELE_SEGMENT_COLUMNS = {
+    "major": ("nmajor", "majorcn", "cnmajor"),
+    "minor": ("nminor", "minorcn", "cnminor"),
+}
+SEGMENT_SHOWN = {
+    "chromosome": "chromosome",
+    "start": "start",
+    "end": "end",
+    "copy_number": "copyNumber",
+    "major": "nMajor",
+    "minor": "nMinor",
+}
+SEGMENT_HINTS = {
+    "purple_segments": "a PURPLE *.purple.cnv.somatic.tsv: chromosome, start, end, copyNumber "
+    "(not purple.segment.tsv, PURPLE's unfitted segmentation)",
+    "allele_segments": "allele-specific segments: Chromosome, Start, End, nMajor, nMinor",
+}
 # DNAcopy and GISTIC number the sex chromosomes.
 SEG_NUMBERED_CHROMOSOMES = {"23": "x", "24": "y"}
 # An R session's message written into the file before the header (Rscript ... > file).
@@ -196,6 +232,26 @@ def read_copy_number(
       several IDs and none matching is an error listing them. R messages before the header
       (``WARNING: ...``, as Rscript writes when its output is redirected) are skipped and
       reported in ``warnings`` (a list the caller passes in and shows in the QC).
+    - purple_segments: PURPLE's somatic segments (``*.purple.cnv.somatic.tsv``: chromosome,
+      start, end, copyNumber, ..., minorAlleleCopyNumber, majorAlleleCopyNumber). copies =
+      copyNumber rounded half up (at least 0); PURPLE has already fitted purity and ploidy,
+      so ``purity`` is not applied again. ``purple.segment.tsv`` (the unfitted
+      segmentation, no copyNumber column) is refused.
+    - allele_segments: allele-specific absolute segments as PCGR's ``*.cna.tsv`` and ASCAT
+      write them (Chromosome, Start, End, nMajor, nMinor; an optional sample column chosen
+      as for SEG). copies = nMajor + nMinor rounded half up; ``purity`` is not applied
+      (the caller already did); a negative allele count is an error.
+      Both segment formats need a header naming their columns (matched as for SEG; the
+      values never pick the format), map segments to genes through ``gene_regions`` exactly
+      as SEG does (and are refused without them), and call the copies with the sample's
+      ploidy and sex like the other absolute formats; the call keeps the raw copy number
+      (PURPLE's float, or the integer sum). A segment whose minor allele rounds to 0 copies
+      while copies remain is loss of heterozygosity, noted in the call's ``source`` ("LOH,
+      minor allele copy number 0.02"); CopyNumberCall has no field for it. Coordinates
+      must be of the configured build: PCGR ships GRCh37 and GRCh38 tables, and only
+      GRCh38 coordinates are in the knowledge base, so a GRCh37 table is refused for lack
+      of coordinates (with a GRCh38 build configured it would be mapped wrongly: the
+      file's build cannot be checked).
 
     Raises ``InputError`` (file, line, column) for a missing file or column, a
     non-numeric value, an unknown call word or an unknown ``fmt``.
@@ -226,10 +282,11 @@ def read_copy_number(
             got=str(ploidy),
         )
     log_base = SEG_LOG_BASES.get(fmt)
-    if log_base is not None and not gene_regions:
+    if (log_base is not None or fmt in SEGMENT_FORMATS) and not gene_regions:
         build = f" ({genome_build})" if genome_build else ""
+        kind = "a SEG file" if log_base is not None else f"a segment table (cnv_format {fmt})"
         raise InputError(
-            f"a SEG file needs gene coordinates for the configured genome build{build} to "
+            f"{kind} needs gene coordinates for the configured genome build{build} to "
             "map its segments to genes, and none were given",
             file=file,
             field="cnv_format",
@@ -254,8 +311,20 @@ def read_copy_number(
     seg = log_base is not None
     # R messages before a SEG header are skipped, and listed when the caller collects them.
     r_messages = (warnings if warnings is not None else []) if seg else None
-    header, rows = _read_tsv(file, quoted=fmt == "gene_tsv" or seg, r_messages=r_messages)
-    if seg:
+    header, rows = _read_tsv(
+        file,
+        quoted=fmt in ("gene_tsv", "allele_segments") or seg,
+        r_messages=r_messages,
+    )
+    if fmt in SEGMENT_FORMATS:
+        candidates = _read_segments(
+            header,
+            rows,
+            context,
+            gene_regions=gene_regions or {},
+            sample_ids=(sample_id, tumor_sample),
+        )
+    elif seg:
         candidates = _read_seg(
             header,
             rows,
@@ -584,29 +653,14 @@ def _read_seg(
     if chosen is None:
         return {}
 
-    regions: dict[str, list[tuple[str, int, int]]] = {}
-    for symbol, (chrom, start, end) in gene_regions.items():
-        gene = context.resolve(symbol)
-        if gene is not None:
-            regions.setdefault(_seg_chromosome(chrom), []).append((gene, int(start), int(end)))
-
+    regions = _regions_by_chromosome(gene_regions, context)
     candidates: dict[str, list[_Candidate]] = {}
     for number, cells in by_sample[chosen]:
         chrom = _seg_chromosome(_cell(cells, found["chromosome"]))
         genes = regions.get(chrom)
         if not genes or context.ignored(chrom):
             continue
-        start = _position(cells, found["start"], header[found["start"]], number, context)
-        end = _position(cells, found["end"], header[found["end"]], number, context)
-        if end < start:
-            raise InputError(
-                "segment end before its start",
-                file=context.file,
-                line=number,
-                field=header[found["end"]],
-                expected=f"a position >= start {start}",
-                got=_cell(cells, found["end"]),
-            )
+        start, end = _segment_bounds(cells, found, header, number, context)
         value = _number(cells, found["value"], value_name, number, context, log_ratio=True)
         if value is None:
             continue  # no estimate for this segment: unknown, never neutral
@@ -619,9 +673,130 @@ def _read_seg(
             log2=round(log2, 6) if math.isfinite(log2) else log2,
             source=context.source(f"line {number} ({chosen})"),
         )
-        for gene, gene_start, gene_end in genes:
-            if start <= gene_end and end >= gene_start:
-                candidates.setdefault(gene, []).append(candidate)
+        for gene in _overlapping(genes, start, end):
+            candidates.setdefault(gene, []).append(candidate)
+    return candidates
+
+
+def _regions_by_chromosome(
+    gene_regions: Mapping[str, tuple[str, int, int]], context: _Context
+) -> dict[str, list[tuple[str, int, int]]]:
+    """Chromosome key -> (panel gene, start, end) for the panel genes with coordinates."""
+    regions: dict[str, list[tuple[str, int, int]]] = {}
+    for symbol, (chrom, start, end) in gene_regions.items():
+        gene = context.resolve(symbol)
+        if gene is not None:
+            regions.setdefault(_seg_chromosome(chrom), []).append((gene, int(start), int(end)))
+    return regions
+
+
+def _overlapping(genes: list[tuple[str, int, int]], start: int, end: int) -> list[str]:
+    """The genes a segment [start, end] overlaps (1-based inclusive on both sides)."""
+    return [gene for gene, gene_start, gene_end in genes if start <= gene_end and end >= gene_start]
+
+
+def _segment_bounds(
+    cells: list[str], found: Mapping[str, int], header: list[str], line: int, context: _Context
+) -> tuple[int, int]:
+    start = _position(cells, found["start"], header[found["start"]], line, context)
+    end = _position(cells, found["end"], header[found["end"]], line, context)
+    if end < start:
+        raise InputError(
+            "segment end before its start",
+            file=context.file,
+            line=line,
+            field=header[found["end"]],
+            expected=f"a position >= start {start}",
+            got=_cell(cells, found["end"]),
+        )
+    return start, end
+
+
+def _read_segments(
+    header: list[str],
+    rows: Iterator[tuple[int, list[str]]],
+    context: _Context,
+    *,
+    gene_regions: Mapping[str, tuple[str, int, int]],
+    sample_ids: tuple[str, str | None],
+) -> dict[str, list[_Candidate]]:
+    """purple_segments / allele_segments: absolute copies per segment, mapped to genes."""
+    purple = context.fmt == "purple_segments"
+    keys = [re.sub(r"[^a-z0-9]", "", name) for name in header]
+    spellings = {name: SEG_COLUMNS[name] for name in ("chromosome", "start", "end")}
+    spellings.update(PURPLE_SEGMENT_COLUMNS if purple else ALLELE_SEGMENT_COLUMNS)
+    found: dict[str, int] = {}
+    for name, names in spellings.items():
+        index = next((keys.index(key) for key in names if key in keys), None)
+        if index is not None:
+            found[name] = index
+        elif name != "minor" or not purple:  # PURPLE's minor allele column is optional
+            raise _missing_column(
+                SEGMENT_SHOWN[name], header, context, hint=SEGMENT_HINTS[context.fmt]
+            )
+    sample = (
+        None
+        if purple
+        else next((keys.index(key) for key in SEG_COLUMNS["sample"] if key in keys), None)
+    )
+
+    selected: Iterable[tuple[int, list[str]]] = rows
+    where = ""
+    if sample is not None:
+        by_sample: dict[str, list[tuple[int, list[str]]]] = {}
+        for number, cells in rows:
+            by_sample.setdefault(_cell(cells, sample), []).append((number, cells))
+        chosen = _seg_sample(by_sample, sample_ids, header[sample], context, kind="segment table")
+        if chosen is None:
+            return {}
+        selected, where = by_sample[chosen], f" ({chosen})"
+
+    regions = _regions_by_chromosome(gene_regions, context)
+    candidates: dict[str, list[_Candidate]] = {}
+    for number, cells in selected:
+        chrom = _seg_chromosome(_cell(cells, found["chromosome"]))
+        genes = regions.get(chrom)
+        if not genes or context.ignored(chrom):
+            continue
+        start, end = _segment_bounds(cells, found, header, number, context)
+        overlapped = _overlapping(genes, start, end)
+        if not overlapped:
+            continue
+        minor_name = "minorAlleleCopyNumber" if purple else "nMinor"
+        minor = _number(cells, found.get("minor"), minor_name, number, context)
+        if purple:
+            copy_number = _number(cells, found["copy_number"], "copyNumber", number, context)
+            if copy_number is None:
+                continue  # no estimate for this segment: unknown, never neutral
+            copies = max(0, _round_half_up(copy_number))
+        else:
+            major = _number(cells, found["major"], "nMajor", number, context)
+            if major is None or minor is None:
+                continue
+            for value, column in ((major, "nMajor"), (minor, "nMinor")):
+                if value < 0:
+                    raise InputError(
+                        "negative allele copy number",
+                        file=context.file,
+                        line=number,
+                        field=column,
+                        expected="a copy number >= 0",
+                        got=_cell(cells, found["major" if column == "nMajor" else "minor"]),
+                    )
+            copies = _round_half_up(major + minor)
+            copy_number = float(copies)
+        note = ""
+        if minor is not None and copies > 0 and _round_half_up(minor) <= 0:
+            note = f", LOH, minor allele copy number {_cell(cells, found['minor'])}"
+        expected = context.expected(chrom)
+        candidate = _Candidate(
+            call=call_from_copies(copies, expected=expected, base=context.base),
+            copy_number=copy_number,
+            log2=None,
+            source=context.source(f"line {number}{where}{note}"),
+        )
+        for gene in overlapped:
+            candidates.setdefault(gene, []).append(candidate)
     return candidates
 
 
@@ -630,6 +805,8 @@ def _seg_sample(
     sample_ids: tuple[str, str | None],
     column: str,
     context: _Context,
+    *,
+    kind: str = "SEG file",
 ) -> str | None:
     """The file's ID to read: sample_id, else tumor_sample, else the only ID."""
     if not by_sample:
@@ -646,7 +823,7 @@ def _seg_sample(
         f" or tumor_sample '{tumor_sample}'" if tumor_sample else ""
     )
     raise InputError(
-        f"the SEG file holds {len(ids)} samples and none is {names}",
+        f"the {kind} holds {len(ids)} samples and none is {names}",
         file=context.file,
         field=column,
         expected="an ID in the file equal to sample_id, or tumor_sample set to one of "

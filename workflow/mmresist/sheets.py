@@ -191,9 +191,13 @@ def read_samples(
                 file=path,
                 line=line,
                 field="cnv_format",
+                # The log-base gloss follows the SEG formats it explains.
                 expected="one of "
-                + ", ".join(schema["properties"]["cnv_format"]["enum"])
-                + " (seg: log2 segment means, seg_log10: log10)",
+                + ", ".join(
+                    fmt
+                    + (" (seg: log2 segment means, seg_log10: log10)" if fmt == "seg_log10" else "")
+                    for fmt in schema["properties"]["cnv_format"]["enum"]
+                ),
             )
         if check_files:
             for column in ("vcf", "cnv"):
