@@ -170,7 +170,7 @@ def _print_css() -> str:
     return css[start:]
 
 
-MAIN_TABLES = ("findings-table", "variants-table", "filtered-table", "trials-table")
+MAIN_TABLES = ("findings-table", "variants-table", "filtered-table")
 
 
 def test_print_stylesheet_lays_out_tables_with_fixed_widths():
@@ -178,6 +178,9 @@ def test_print_stylesheet_lays_out_tables_with_fixed_widths():
     assert re.search(r"(^|[\s,}])table\s*\{[^}]*table-layout:\s*fixed", css), css[:400]
     for table in MAIN_TABLES + ("options-table",):
         assert re.search(rf"\.{table} th:nth-child\(1\)\s*\{{\s*width:\s*\d+(\.\d+)?%", css), table
+    # Trials print as labelled blocks, not as a table.
+    assert re.search(r"\.trials-table thead\s*\{\s*display:\s*none", css)
+    assert 'content: attr(data-label) ": "' in css
     # Screen keeps the automatic layout: only the print stylesheet fixes widths.
     screen = render._stylesheet()[: render._stylesheet().index("@media print")]
     assert "table-layout: fixed" not in screen.replace(
