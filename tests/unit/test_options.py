@@ -503,3 +503,13 @@ def test_pivotal_population_needs_a_treatment_history():
     option = candidate("Tec-Dara")
     rule_pivotal_population(option, history(refractory=["daratumumab"]), K)
     assert option["score"] == 0
+
+
+def test_a_combination_whose_pivotal_trial_is_still_recruiting_is_investigational():
+    # MagnetisMM-5 (elranatamab + daratumumab) is recruiting in trials.yaml; MajesTEC-3
+    # (Tec-Dara) has reported, so Tec-Dara stays a standard regimen.
+    options_by_name = {o["regimen"]: o for o in candidates(K)}
+    elra_dara = options_by_name["Elra-Dara"]
+    assert elra_dara["status"] == "investigational"
+    assert any("has not reported" in item["text"] for item in elra_dara["rationale"])
+    assert options_by_name["Tec-Dara"]["status"] == "standard"

@@ -176,8 +176,34 @@ def candidates(knowledge) -> list[dict]:
             },
         )
         option["_pivotal"] = regimen["pivotal_trial"]
+        _trial_only(option, knowledge)
         result.append(option)
     return result
+
+
+# Registry statuses of a trial that has not reported: a combination resting only on such
+# a trial is investigational even when each drug is approved on its own.
+NOT_REPORTED = frozenset({"recruiting", "not_yet_recruiting"})
+
+
+def _trial_only(option: dict, knowledge) -> None:
+    trials = pivotal_trials(option, knowledge)
+    if option["status"] != "standard" or not trials:
+        return
+    if all(trial.get("status") in NOT_REPORTED for trial in trials):
+        option["status"] = "investigational"
+        names = ", ".join(
+            f"{t['short_name']} ({t.get('nct_id') or t['id']}, {t['status'].replace('_', ' ')})"
+            for t in trials
+        )
+        option["rationale"].append(
+            {
+                "rule": "pivotal_trial",
+                "text": f"The combination rests on a trial that has not reported: {names}; "
+                "a trial option, not a standard regimen, although each drug is approved.",
+                "sources": [t.get("nct_id") or t["id"] for t in trials],
+            }
+        )
 
 
 def _option(
