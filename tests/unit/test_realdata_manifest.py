@@ -196,3 +196,5 @@ def test_a_non_input_given_as_the_sample_vcf_is_refused_by_name(file):
     message = str(caught.value)
     assert str(path) in message
     assert "not a readable VCF or BCF" in message
+    if file.endswith((".maf", ".tsv")):
+        assert "MAF or TSV table rather than a VCF" in message

@@ -536,10 +536,26 @@ def _header_problem(path: str, limit: int = 4 << 20) -> str | None:
     first = lines[0].decode("utf-8", "replace").rstrip("\r")
     shown = first if len(first) <= 80 else first[:77] + "..."
     if not first.startswith("##fileformat="):
+        cells = first.split("\t")
+        if len(cells) >= 8 and cells[1].isdigit():
+            return (
+                f"line 1 is not a VCF header line but a record ({shown!r}): the header is "
+                "missing; a VCF starts with ##fileformat=VCFv4.x"
+            )
+        if not first.startswith("#") and len(cells) >= 4:
+            return (
+                f"line 1 is a table header or row ({shown!r}), not a VCF header: is this a "
+                "MAF or TSV table rather than a VCF? a VCF starts with ##fileformat=VCFv4.x"
+            )
         if not first.startswith("#"):
             return (
                 f"line 1 is not a VCF header line but {shown!r} (a log message written into "
                 "the file?); a VCF starts with ##fileformat=VCFv4.x"
+            )
+        if first.startswith("#version"):
+            return (
+                f"line 1 is {shown!r}, the first line of a MAF file: is this a MAF or TSV "
+                "table rather than a VCF? a VCF starts with ##fileformat=VCFv4.x"
             )
         return f"line 1 is {shown!r}, not ##fileformat=VCFv4.x"
     for number, raw in enumerate(lines, start=1):
