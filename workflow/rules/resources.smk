@@ -20,7 +20,7 @@ rule reference_download:
     params:
         mmresist=MMRESIST,
         build=config["genome_build"],
-        outdir=REFERENCE_DIR,
+        outdir=output_folder,
     shell:
         "{params.mmresist} resources download --build {params.build} "
         "--outdir {params.outdir:q} > {log:q} 2>&1"
