@@ -1052,3 +1052,46 @@ def test_ingest_threads_gives_a_second_core_only_to_large_files_read_whole(tmp_p
     plain = write_vcf(tmp_path, "plain", several_contigs_vep(), kind="vcf")
     assert ingest_threads([plain], regions_known=True) == 2  # cannot be queried by region
     assert ingest_threads([tmp_path / "missing.vcf.gz"], regions_known=True) == 1
+
+
+def test_refseq_contig_names_are_read_whole_not_by_region(tmp_path, grch38_regions):
+    # The panel coordinates cannot be named in NC_ contigs: a region read would find
+    # nothing and say nothing.
+    records = [row("NC_000012.12", 25245350, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP",
+                   "0/1:70,30:0.3:100")]  # fmt: skip
+    text = vcf_text(
+        info=[vep_header(), '##VEP="v110" assembly="GRCh38.p14"'],
+        formats=MUTECT2,
+        samples=["TUMOR"],
+        records=records,
+        contigs={"NC_000012.12": 133275309},
+    )
+    path = write_vcf(tmp_path, "refseq", text, kind="vcf.gz")
+    ingest = read_with(path, grch38_regions)
+    assert ingest.scan == "whole_file"
+    assert [call.pos for call in ingest.calls] == [25245350]
+
+
+def test_unannotated_records_in_the_regions_do_not_make_a_region_read_cry_wolf(
+    tmp_path, grch38_regions
+):
+    def bcsq(gene: str, change: str, dna: str) -> str:
+        return f"missense|{gene}|ENST_{gene}|protein_coding|-|{change}|{dna}"
+
+    records = [
+        row("chr1", 5_000_000, "C", "T", "BCSQ=" + bcsq("GENE1", "5A>5V", "5000000C>T"),
+            "GT:AD", "0/1:30,10"),
+        row("chr12", 25_200_000, "C", "T", ".", "GT:AD", "0/1:30,10"),  # KRAS padding
+    ]  # fmt: skip
+    text = vcf_text(info=[BCSQ_HEADER], formats=("GT", "AD"), samples=["TUMOR"], records=records)
+    path = index_file(write_vcf(tmp_path, "sparse", text, kind="vcf.gz"))
+    whole, by_region = read_with(path, None), read_with(path, grch38_regions)
+    assert by_region.scan == "panel_regions"
+    assert whole.warnings == by_region.warnings == []
+    # A VEP file whose records carry no CSQ at all is still flagged by a region read.
+    records = [row("chr12", 25245350, "C", "T", ".", "GT:AD:AF:DP", "0/1:70,30:0.3:100")]
+    text = vcf_text(info=[vep_header()], formats=MUTECT2, samples=["TUMOR"], records=records)
+    path = index_file(write_vcf(tmp_path, "bare", text, kind="vcf.gz"))
+    flagged = read_with(path, grch38_regions)
+    assert flagged.scan == "panel_regions"
+    assert any("no record carries INFO/CSQ" in warning for warning in flagged.warnings)

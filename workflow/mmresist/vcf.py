@@ -1079,6 +1079,23 @@ def _bare_contig(name: str) -> str:
     return "MT" if bare == "M" else bare
 
 
+PRIMARY_CONTIGS = frozenset({*(str(n) for n in range(1, 23)), "X", "Y", "MT"})
+# Contigs that hold no panel gene in either naming style: unplaced, alternate, decoy,
+# viral and HLA sequences of the GRCh37/GRCh38 analysis sets.
+_NON_PRIMARY = re.compile(
+    r"(_random|_alt|_decoy|_fix|_hap\d*|^(chr)?Un[_.]|^(chr)?Un$|^GL\d|^KI\d|^JH\d|^HLA-|"
+    r"^(chr)?EBV$|^hs37d5$|^NC_007605)",
+    re.IGNORECASE,
+)
+
+
+def _names_understood(names: Iterable[str]) -> bool:
+    """Whether every contig name is a primary chromosome (with or without 'chr') or a known
+    non-primary sequence; RefSeq (NC_000012.12) or GenBank (CM000674.2) names are not, and
+    the panel coordinates cannot be looked up in them."""
+    return all(_bare_contig(name) in PRIMARY_CONTIGS or _NON_PRIMARY.search(name) for name in names)
+
+
 def _region_queries(path: str, setup: _Setup, regions: PanelRegions) -> _Queries | None:
     """Queries for ``regions`` when ``path`` can be read by region; None otherwise.
 
@@ -1100,6 +1117,8 @@ def _region_queries(path: str, setup: _Setup, regions: PanelRegions) -> _Queries
     names = [name for name, _ in counts]
     if len(set(names)) != len(names):
         return None
+    if not _names_understood(name for name, count in counts if count > 0):
+        return None  # read whole: the regions cannot be named in this file's contigs
     queries = []
     for name, count in counts:
         if count == 0:
@@ -1187,12 +1206,31 @@ def _read_regions(vcf: Any, setup: _Setup, queries: _Queries) -> _Part | None:
         _check_records_well_formed(vcf, setup)
     except Exception:  # read the whole file instead: it gives the authoritative error
         return None
-    scanned = part.records_read
     part.records_read = queries.total
-    if not scanned:
-        # No record lies in the regions, so none says whether the file is annotated.
-        part.annotated = queries.total
+    if not part.annotated:
+        # The regions alone cannot say whether the file is annotated: bcftools csq leaves
+        # non-coding records bare by design, and a region may hold none. Decide from the
+        # start of the file, as a whole read would (VEP and snpEff annotate every record).
+        part.annotated = (
+            queries.total if setup.layout.kind == "bcsq" else _annotated_at_start(setup)
+        )
     return part
+
+
+def _annotated_at_start(setup: _Setup, limit: int = 1000) -> int:
+    """How many of the file's first ``limit`` records carry the annotation tag."""
+    from cyvcf2 import VCF
+
+    vcf = VCF(setup.path, lazy=True)
+    try:
+        count = 0
+        for number, variant in enumerate(vcf, start=1):
+            count += variant.INFO.get(setup.layout.tag) is not None
+            if number >= limit:
+                break
+        return count
+    finally:
+        vcf.close()
 
 
 # ---------------------------------------------------------------------------
