@@ -513,3 +513,18 @@ def test_a_combination_whose_pivotal_trial_is_still_recruiting_is_investigationa
     assert elra_dara["status"] == "investigational"
     assert any("has not reported" in item["text"] for item in elra_dara["rationale"])
     assert options_by_name["Tec-Dara"]["status"] == "standard"
+
+
+def test_a_trial_where_the_regimen_was_only_the_comparator_is_not_its_pivotal_trial():
+    from mmresist.options import pivotal_trials
+
+    by_name = {o["regimen"]: o for o in candidates(K)}
+    assert pivotal_trials(by_name["PVd"], K) == []  # OPTIMISMM; comparator in CARTITUDE-4
+    assert pivotal_trials(by_name["Vd"], K) == []  # comparator arm of ... DREAMM-7
+    assert [t["short_name"] for t in pivotal_trials(by_name["ide-cel"], K)] == [
+        "KarMMa-3",
+        "KarMMa",
+    ]
+    option = by_name["PVd"]
+    rule_pivotal_population(option, treated([VRD]), K)
+    assert option["score"] == 0

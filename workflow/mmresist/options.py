@@ -375,8 +375,11 @@ def rule_class_switch(option: dict, history: dict) -> None:
 
 
 def pivotal_trials(option: dict, knowledge) -> list[dict]:
-    """Curated trials (trials.yaml) named in the regimen's pivotal-trial text."""
-    text = option.get("_pivotal") or ""
+    """Curated trials (trials.yaml) named as the regimen's pivotal trial. The text may
+    list several (';'-separated); a part naming a trial where the regimen was only the
+    comparator ("OPTIMISMM; comparator in CARTITUDE-4") does not count."""
+    parts = (option.get("_pivotal") or "").split(";")
+    text = ";".join(part for part in parts if "comparator" not in part.casefold())
     found = []
     for trial in knowledge.trials:
         name = trial.get("short_name") or ""
