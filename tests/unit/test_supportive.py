@@ -455,3 +455,19 @@ def test_creatinine_above_2_mg_dl_meets_the_renal_crab_criterion_without_crcl():
     assert "SC-RENAL-CRAB-CREATININE" not in ids(
         supportive_care(labs=[lab("creatinine", 1.9)], therapy_history=None, rules=RULES)
     )
+
+
+def test_a_converted_value_equal_to_the_limit_in_its_own_unit_does_not_cross_it():
+    # 177 µmol/L is the IMWG limit itself (> 177 µmol/L, > 2 mg/dL): 2.0018 mg/dL after
+    # conversion must not flag; 180 µmol/L (2.04 mg/dL) must.
+    def creatinine(umol):
+        return lab("creatinine", umol, unit="µmol/L", canonical=umol / 88.42)
+
+    quiet = supportive_care(labs=[creatinine(177)], therapy_history=None, rules=RULES)
+    assert "SC-RENAL-CRAB-CREATININE" not in ids(quiet)
+    loud = supportive_care(labs=[creatinine(180)], therapy_history=None, rules=RULES)
+    assert "SC-RENAL-CRAB-CREATININE" in ids(loud)
+    # Entered in mg/dL, the value is compared as written.
+    assert "SC-RENAL-CRAB-CREATININE" in ids(
+        supportive_care(labs=[lab("creatinine", 2.004)], therapy_history=None, rules=RULES)
+    )

@@ -211,6 +211,23 @@ def _item(rule: dict, severity: str, message: str, topic: str | None = None) -> 
     }
 
 
+#: A value converted from another unit within this fraction of a limit counts as the limit
+#: itself: the two units of one criterion agree only to rounding (177 µmol/L is 2.0018
+#: mg/dL for "> 177 µmol/L (> 2 mg/dL)"; 2.75 mmol/L is 11.02 mg/dL for "> 11 mg/dL").
+CONVERSION_TOLERANCE = 0.005
+
+
+def _converted_to_limit(value: float, row: dict, limits: list[float]) -> float:
+    """``value``, snapped to a limit it lies within CONVERSION_TOLERANCE of when it was
+    converted from another unit; a value given in the rule's unit is compared as written."""
+    if not row.get("unit") or row.get("unit") == row.get("unit_canonical"):
+        return value
+    for limit in limits:
+        if limit is not None and abs(value - limit) <= CONVERSION_TOLERANCE * abs(limit):
+            return float(limit)
+    return value
+
+
 def _lab_rule_item(rule: dict, row: dict, latest_date: date | None) -> dict | None:
     value, _ = _canonical(row)
     unit = rule.get("unit") or ""
@@ -219,6 +236,7 @@ def _lab_rule_item(rule: dict, row: dict, latest_date: date | None) -> dict | No
         op = rule["threshold"]["op"]
         limit = rule["threshold"]["value"]
         compare, words = _OPS[op]
+        value = _converted_to_limit(value, row, [limit])
         if not compare(value, limit):
             return None
         message = (
@@ -231,6 +249,10 @@ def _lab_rule_item(rule: dict, row: dict, latest_date: date | None) -> dict | No
                 " includes the paraprotein, so check the uninvolved IgG."
             )
         return _item(rule, SEVERITY[rule["severity"]], message + stale)
+    edges = [
+        edge for band in rule.get("bands") or [] for edge in (band.get("lower"), band.get("upper"))
+    ]
+    value = _converted_to_limit(value, row, edges)
     matched = _bands_matching(value, rule.get("bands") or [])
     if not matched:
         return None
