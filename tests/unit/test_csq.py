@@ -563,6 +563,8 @@ def test_patient_job_annotates_an_unannotated_vcf(tmp_path, genome, reference, m
     sample = report["qc"]["per_sample"][0]
     # The file's build is unknown (a test contig), so it was annotated whole.
     assert sample["annotation"].startswith("bcftools") and sample["scan"] == "whole_file"
+    assert "made by mmresist: bcftools" in sample["annotation"]
+    assert "fasta=genome.fa" in sample["annotation"] and "gff3=genes.gff3" in sample["annotation"]
     assert any(item["path"].endswith("tumour.vcf") for item in report["provenance"]["inputs"])
     assert sorted(os.listdir(vcf.parent)) == before
     assert sorted(os.listdir(tmp_path / "out")) == ["report.json", "variants.tsv"]

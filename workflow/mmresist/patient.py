@@ -107,6 +107,8 @@ def _read_annotated(
     )
     ingest = read_sample(vcf_path=result.path, tumor_sample=sample.tumor_sample, **options)
     ingest.vcf = sample.vcf
+    # qc.per_sample[].annotation then says how the file was annotated, tools and references.
+    ingest.annotation = f"{ingest.annotation}, made by mmresist: {result.provenance}"
     notes = list(result.warnings)
     if regions:
         ingest.scan = SCAN_REGIONS
