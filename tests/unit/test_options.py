@@ -485,6 +485,10 @@ RD_REFRACTORY = ("Rd", ["lenalidomide", "dexamethasone"], ["lenalidomide"])
         # MonumenTAL-1 needed three prior lines.
         ("talquetamab", [VRD, DVD_REFRACTORY], True, "NCT03399799"),
         ("talquetamab", [VRD, DVD_REFRACTORY, RD_REFRACTORY], False, None),
+        # LINKER-MM1: triple-class exposed with three lines, or triple-class refractory
+        # (an any_of group of population criteria).
+        ("linvoseltamab", [VRD, DVD_REFRACTORY], True, "NCT03761108"),
+        ("linvoseltamab", [VRD, DVD_REFRACTORY, RD_REFRACTORY], False, None),
         # ENDEAVOR is not a curated trial: nothing to compare with.
         ("Kd", [VRD], False, None),
     ],

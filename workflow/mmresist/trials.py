@@ -142,16 +142,33 @@ def population_gaps(trial: dict, *, knowledge, therapy_history: dict) -> list[st
     )
     gaps = []
     for criterion in trial.get("criteria") or []:
-        if criterion.get("type") not in POPULATION_TYPES or criterion.get("verified") is False:
+        population = _population_only(criterion)
+        if population is None:
             continue
-        if criterion["type"] == "prior_lines":
-            criterion = {**criterion, "max": None}
-            if criterion.get("min") is None:
-                continue
-        outcome, text = _outcome(criterion, patient)
+        outcome, text = _outcome(population, patient)
         if outcome == UNMET:
             gaps.append(text)
     return gaps
+
+
+def _population_only(criterion: dict) -> dict | None:
+    """``criterion`` as a population criterion (any maximum of prior lines dropped), or
+    None when it, or any part of an any_of/all_of group, is something else or unverified."""
+    if criterion.get("verified") is False:
+        return None
+    kind = criterion.get("type")
+    if kind in ("any_of", "all_of"):
+        children = [_population_only(child) for child in criterion.get("criteria") or []]
+        if not children or any(child is None for child in children):
+            return None
+        return {**criterion, "criteria": children}
+    if kind not in POPULATION_TYPES:
+        return None
+    if kind == "prior_lines":
+        if criterion.get("min") is None:
+            return None
+        return {**criterion, "max": None}
+    return criterion
 
 
 class _Patient:
