@@ -1095,3 +1095,26 @@ def test_unannotated_records_in_the_regions_do_not_make_a_region_read_cry_wolf(
     flagged = read_with(path, grch38_regions)
     assert flagged.scan == "panel_regions"
     assert any("no record carries INFO/CSQ" in warning for warning in flagged.warnings)
+
+
+def test_no_index_is_made_for_a_file_a_region_read_could_not_use(
+    tmp_path, grch38_regions, monkeypatch
+):
+    import pysam.bcftools
+
+    calls = []
+    monkeypatch.setattr(pysam.bcftools, "index", lambda *args: calls.append(args))
+    records = [row("NC_000012.12", 25245350, "C", "T", f"CSQ={kras_g12d()}", "GT:AD:AF:DP",
+                   "0/1:70,30:0.3:100")]  # fmt: skip
+    text = vcf_text(
+        info=[vep_header(), '##VEP="v110" assembly="GRCh38.p14"'],
+        formats=MUTECT2,
+        samples=["TUMOR"],
+        records=records,
+        contigs={"NC_000012.12": 133275309},
+    )
+    path = write_vcf(tmp_path, "refseq", text, kind="vcf.gz")
+    path.with_name(path.name + ".tbi").unlink()
+    ingest = read_with(path, grch38_regions)
+    assert ingest.scan == "whole_file" and [c.pos for c in ingest.calls] == [25245350]
+    assert calls == []

@@ -494,8 +494,7 @@ def _open(path: str) -> Any:
         raise InputError("the file is empty (0 bytes), not a VCF", file=path)
     with open(path, "rb") as stream:
         head = stream.read(16)
-        is_bgzf = head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
-        if is_bgzf:
+        if _bgzf_magic(head):
             stream.seek(-len(BGZF_EOF), os.SEEK_END)
             if stream.read() != BGZF_EOF:
                 raise InputError(
@@ -835,7 +834,7 @@ def read_sample(
                 return _finish(setup, [part], scan=SCAN_REGIONS)
             vcf.close()
             vcf = _open(path)  # an iterator that failed part-way is not reused
-        elif regions is not None and _indexable_for(path, setup, regions):
+        elif regions is not None and _indexable_for(vcf, path, setup, regions):
             part = _read_regions_indexed_here(setup, regions)
             if part is not None:
                 return _finish(setup, [part], scan=SCAN_REGIONS)
@@ -1105,9 +1104,7 @@ def _region_queries(path: str, setup: _Setup, regions: PanelRegions) -> _Queries
     """
     if setup.genome_build != regions.build:
         return None
-    with open(path, "rb") as stream:
-        head = stream.read(16)
-    if not (head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"):
+    if not _is_bgzf(path):
         return None
     if _index_beside(path) is None:
         return None
@@ -1128,13 +1125,16 @@ def _region_queries(path: str, setup: _Setup, regions: PanelRegions) -> _Queries
     return _Queries(regions=queries, total=sum(count for _, count in counts))
 
 
-def _indexable_for(path: str, setup: _Setup, regions: PanelRegions) -> bool:
-    """A bgzipped VCF or BCF of the regions' build without a usable index beside it."""
-    if setup.genome_build != regions.build:
-        return False
-    with open(path, "rb") as stream:
-        head = stream.read(16)
-    return head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
+def _indexable_for(vcf: Any, path: str, setup: _Setup, regions: PanelRegions) -> bool:
+    """A bgzipped VCF or BCF of the regions' build, with no fresh index beside it, whose
+    header contigs the regions can be named in: indexing costs a pass over the file, so
+    it is only made when the region read can then use it."""
+    return (
+        setup.genome_build == regions.build
+        and _is_bgzf(path)
+        and _index_beside(path) is None
+        and _names_understood(vcf.seqnames)
+    )
 
 
 def _read_regions_indexed_here(setup: _Setup, regions: PanelRegions) -> _Part | None:
@@ -1151,7 +1151,7 @@ def _read_regions_indexed_here(setup: _Setup, regions: PanelRegions) -> _Part | 
         link = os.path.join(work, os.path.basename(setup.path))
         try:
             os.symlink(os.path.abspath(setup.path), link)
-            kind = "-c" if setup.path.endswith(".bcf") or _is_bcf(setup.path) else "-t"
+            kind = "-c" if _is_bcf(setup.path) else "-t"
             pysam.bcftools.index(kind, link)
         except Exception:  # unsorted, malformed, or no symlinks here: read it whole
             return None
@@ -1165,13 +1165,17 @@ def _read_regions_indexed_here(setup: _Setup, regions: PanelRegions) -> _Part | 
             vcf.close()
 
 
+def _bgzf_magic(head: bytes) -> bool:
+    """Whether the first 16 bytes of a file start a BGZF block (bgzipped VCF or BCF)."""
+    return head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
+
+
 def _is_bgzf(path: str) -> bool:
     try:
         with open(path, "rb") as stream:
-            head = stream.read(16)
+            return _bgzf_magic(stream.read(16))
     except OSError:
         return False
-    return head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"
 
 
 def _is_bcf(path: str) -> bool:
@@ -1303,9 +1307,7 @@ def _contig_plan(vcf: Any, path: str, threads: int) -> _Plan | None:
     counts balance the work and prove afterwards that each worker read exactly its
     contigs' records.
     """
-    with open(path, "rb") as stream:
-        head = stream.read(16)
-    if not (head[:4] == b"\x1f\x8b\x08\x04" and head[12:14] == b"BC"):
+    if not _is_bgzf(path):
         return None  # plain or plain-gzipped: not indexable, read in one pass
     if _index_beside(path) is None:
         return None
