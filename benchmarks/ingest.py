@@ -329,7 +329,7 @@ def time_ingest(
     """Wall and CPU seconds of mmresist's ingest step: this process's threads plus the
     worker processes it forks for an indexed file. With ``regions`` (a PanelRegions) it
     reads as the workflow does for an indexed GRCh38 file: the panel regions only."""
-    from mmresist.vcf import read_sample
+    from mmresist.ingest.vcf import read_sample
 
     def children_cpu() -> float:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -377,8 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     genes = panel_genes()
     print(f"records: {args.records:,}; panel genes: {len(genes)}")
 
-    from mmresist.knowledge import load_knowledge
-    from mmresist.vcf import PanelRegions
+    from mmresist.ingest.vcf import PanelRegions
+    from mmresist.knowledge.load import load_knowledge
 
     knowledge = load_knowledge(REPO / "resources" / "knowledge")
     regions = PanelRegions("GRCh38", knowledge.panel_regions("GRCh38"))

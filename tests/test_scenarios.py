@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mmresist.patient import ClinicalPaths, run_patient
+from mmresist.pipeline import ClinicalPaths, run_patient
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "tests" / "cases" / "scenarios"

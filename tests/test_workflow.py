@@ -87,7 +87,9 @@ def test_changed_knowledge_tables_are_compiled_before_the_reports(tmp_path):
 
 
 def test_every_report_meets_the_contract(demo_run):
-    schema = yaml.safe_load((REPO / "workflow/schemas/report.schema.yaml").read_text())
+    schema = yaml.safe_load(
+        (REPO / "workflow/mmresist/report/schemas/report.schema.yaml").read_text()
+    )
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mmresist.patient import ClinicalPaths, run_patient
+from mmresist.pipeline import ClinicalPaths, run_patient
 
 pytestmark = pytest.mark.browser
 

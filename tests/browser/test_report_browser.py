@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mmresist import render
+from mmresist.report import render
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from test_render import HOSTILE, hostile_report, load_example  # noqa: E402

@@ -17,7 +17,8 @@ from vcf_fixtures import (
     write_vcf,
 )
 
-from mmresist.annotation import (
+from mmresist.errors import AnnotationMissingError, InputError
+from mmresist.ingest.annotation import (
     AnnotationLayout,
     choose_transcript,
     classify_description,
@@ -27,7 +28,6 @@ from mmresist.annotation import (
     parse_entries,
     protein_change,
 )
-from mmresist.errors import AnnotationMissingError, InputError
 
 
 def layout_of(tmp_path, *info: str) -> AnnotationLayout:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mmresist.clinical import LAB_UNITS, convert_lab, load_schema, read_table, rows_for, unit_key
-from mmresist.constants import CLINICAL_TABLES, CYTOGENETIC_ABNORMALITIES
 from mmresist.errors import InputError
+from mmresist.io.clinical import LAB_UNITS, convert_lab, load_schema, read_table, rows_for, unit_key
+from mmresist.vocab import CLINICAL_TABLES, CYTOGENETIC_ABNORMALITIES
 
 HEADERS = {
     "therapy_lines": "patient_id\tline\tregimen\tstart_date\tend_date\tbest_response"
@@ -345,8 +345,8 @@ def test_schemas_are_valid_and_describe_every_column(kind):
 def test_rows_as_read_pass_snakemake_validation(tmp_path, kind):
     """The schemas are shared with the workflow's snakemake.utils.validate step."""
     utils = pytest.importorskip("snakemake.utils", reason="snakemake is not installed")
-    from mmresist.clinical import SCHEMA_DIR
-    from mmresist.sheets import sheet_frame
+    from mmresist.io.clinical import SCHEMA_DIR
+    from mmresist.io.sheets import sheet_frame
 
     more = {
         "therapy_lines": "P1\t2\tDKd\t2021-02-01\t\tPR\t\tyes",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mmresist.copynumber import call_from_copies, cnvkit_copies, read_copy_number
 from mmresist.errors import InputError
+from mmresist.io.copynumber import call_from_copies, cnvkit_copies, read_copy_number
 
 REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 PURPLE = REALDATA / "gpgr" / "inst" / "extdata" / "purple"
@@ -534,7 +534,7 @@ def test_unknown_format_missing_and_empty_files(tmp_path):
 
 
 def test_structural_deletions_become_gene_level_losses_merged_by_severity():
-    from mmresist.copynumber import deletions_as_copy_number, merge_copy_number
+    from mmresist.io.copynumber import deletions_as_copy_number, merge_copy_number
     from mmresist.model import CopyNumberCall, VariantCall
 
     calls = [
@@ -728,7 +728,7 @@ def test_patient_job_maps_a_seg_file_to_genes_with_the_knowledge_coordinates(tmp
     """CRBN lies at GRCh38 chr3:3,149,633-3,179,717 (resources/knowledge/gene_coordinates)."""
     from pathlib import Path
 
-    from mmresist.patient import run_patient
+    from mmresist.pipeline import run_patient
 
     repo = Path(__file__).resolve().parents[2]
     seg = tmp_path / "P1.seg"

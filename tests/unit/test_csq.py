@@ -12,10 +12,10 @@ import re
 
 import pytest
 
-from mmresist import csq
 from mmresist.cli import main
 from mmresist.errors import InputError
-from mmresist.vcf import read_sample
+from mmresist.ingest import csq
+from mmresist.ingest.vcf import read_sample
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
 CODE = {
@@ -539,7 +539,7 @@ def _sheet(tmp_path, vcf) -> str:
 
 @pytest.mark.parametrize("mode", ["auto", "bcftools_csq"])
 def test_patient_job_annotates_an_unannotated_vcf(tmp_path, genome, reference, mode):
-    from mmresist.patient import run_patient
+    from mmresist.pipeline import run_patient
 
     fasta, gff3 = reference
     expected = Expected(genome)
@@ -572,7 +572,7 @@ def test_patient_job_annotates_an_unannotated_vcf(tmp_path, genome, reference, m
 
 def test_patient_job_without_reference_files_says_how_to_annotate(tmp_path, genome):
     from mmresist.errors import AnnotationMissingError
-    from mmresist.patient import run_patient
+    from mmresist.pipeline import run_patient
 
     vcf = write_vcf(tmp_path, vcf_text(Expected(genome).records))
     arguments = {

@@ -1,4 +1,4 @@
-from mmresist.filters import apply_filters, filter_reasons
+from mmresist.interpret.filters import apply_filters, filter_reasons
 from mmresist.model import VariantCall
 
 DEFAULTS = dict(pass_only=True, min_depth=10, min_alt_reads=3, min_vaf=0.02)

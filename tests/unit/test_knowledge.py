@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mmresist.constants import CATEGORIES, DRUG_CLASSES
 from mmresist.errors import KnowledgeError
-from mmresist.knowledge import (
+from mmresist.knowledge.load import (
     CRITERION_TYPES,
     SpecError,
     UnknownDrugError,
@@ -25,6 +24,7 @@ from mmresist.knowledge import (
     source_problems,
     validate_knowledge,
 )
+from mmresist.vocab import CATEGORIES, DRUG_CLASSES
 
 REPO = Path(__file__).resolve().parents[2]
 KNOWLEDGE = REPO / "resources" / "knowledge"
@@ -361,7 +361,7 @@ def test_json_load_does_not_import_pandas(knowledge, tmp_path):
     knowledge.to_json(compiled)
     code = (
         "import sys\n"
-        "from mmresist.knowledge import load_knowledge\n"
+        "from mmresist.knowledge.load import load_knowledge\n"
         f"k = load_knowledge({str(compiled)!r})\n"
         "assert 'pandas' not in sys.modules and 'jsonschema' not in sys.modules\n"
         "print(len(k.biomarkers))\n"
@@ -692,7 +692,7 @@ def test_missing_trials_file_is_reported(broken):
 def test_shipped_compiled_knowledge_is_current(tmp_path):
     """resources/knowledge/compiled/knowledge.json must be what `make knowledge` writes now:
     the workflow uses it instead of a compile job while it records the tables' digest."""
-    from mmresist.knowledge import compiled_is_fresh
+    from mmresist.knowledge.load import compiled_is_fresh
 
     folder = Path("resources/knowledge")
     shipped = folder / "compiled" / "knowledge.json"
@@ -705,7 +705,7 @@ def test_shipped_compiled_knowledge_is_current(tmp_path):
 def test_a_changed_table_makes_the_compiled_file_stale(tmp_path):
     import shutil
 
-    from mmresist.knowledge import compiled_is_fresh
+    from mmresist.knowledge.load import compiled_is_fresh
 
     folder = tmp_path / "knowledge"
     shutil.copytree("resources/knowledge", folder)

@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 from vcf_fixtures import row, vcf_text, vep_entry, vep_header, write_vcf
 
-from mmresist.clinical import read_table
-from mmresist.copynumber import read_copy_number
 from mmresist.errors import InputError
-from mmresist.knowledge import load_knowledge
+from mmresist.ingest.vcf import read_sample
+from mmresist.interpret.therapy import therapy_history
+from mmresist.io.clinical import read_table
+from mmresist.io.copynumber import read_copy_number
+from mmresist.io.sheets import read_samples
+from mmresist.knowledge.load import load_knowledge
 from mmresist.model import Sample
-from mmresist.patient import Filters, ingest_samples
-from mmresist.sheets import read_samples
-from mmresist.therapy import therapy_history
-from mmresist.vcf import read_sample
+from mmresist.pipeline import Filters, ingest_samples
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES_HEADER = "patient_id\tsample_id\ttimepoint\tcollection_date\tvcf\ttumor_sample"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mmresist.constants import ALTERATION_TYPES, IMPLICATIONS
-from mmresist.knowledge import load_knowledge
-from mmresist.matching import match_biomarkers, three_letter, variant_effects
+from mmresist.interpret.matching import match_biomarkers, three_letter, variant_effects
+from mmresist.knowledge.load import load_knowledge
 from mmresist.model import CopyNumberCall, VariantCall
+from mmresist.vocab import ALTERATION_TYPES, IMPLICATIONS
 
 REPO = Path(__file__).resolve().parents[2]
 KNOWLEDGE = REPO / "resources" / "knowledge"

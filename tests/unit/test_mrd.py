@@ -1,4 +1,4 @@
-"""MRD summary: ordering, latest result and every trend rule (mmresist.mrd)."""
+"""MRD summary: ordering, latest result and every trend rule (mmresist.interpret.mrd)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from mmresist.mrd import FOLD_CHANGE, summarize_mrd
+from mmresist.interpret.mrd import FOLD_CHANGE, summarize_mrd
 
 
 def row(day: str, result: str, value: float | None = None, method="NGS", sensitivity=1e-5):

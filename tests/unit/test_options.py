@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-import mmresist.options as options_module
-from mmresist.knowledge import load_knowledge
-from mmresist.options import (
+import mmresist.interpret.options as options_module
+from mmresist.interpret.options import (
     RULES,
     candidates,
     rule_class_switch,
@@ -24,6 +23,7 @@ from mmresist.options import (
     rule_venetoclax_unselected,
     therapy_options,
 )
+from mmresist.knowledge.load import load_knowledge
 
 ROOT = Path(__file__).resolve().parents[2]
 K = load_knowledge(ROOT / "resources" / "knowledge")
@@ -316,7 +316,7 @@ def test_rule_unexposed_class():
 
 
 def test_rule_lab_cautions_renal_for_lenalidomide():
-    from mmresist.options import latest_labs
+    from mmresist.interpret.options import latest_labs
 
     latest = latest_labs(
         [lab("creatinine", 1.0, "mg/dL", "2025-01-01"), lab("creatinine", 221, "µmol/L")]
@@ -330,7 +330,7 @@ def test_rule_lab_cautions_renal_for_lenalidomide():
 
 
 def test_rule_lab_cautions_cytopenia_and_missing_labs():
-    from mmresist.options import latest_labs
+    from mmresist.interpret.options import latest_labs
 
     option = candidate("Kd")
     rule_lab_cautions(option, latest_labs([lab("neutrophils", 0.8, "10^9/L")]), K)
@@ -520,7 +520,7 @@ def test_a_combination_whose_pivotal_trial_is_still_recruiting_is_investigationa
 
 
 def test_a_trial_where_the_regimen_was_only_the_comparator_is_not_its_pivotal_trial():
-    from mmresist.options import pivotal_trials
+    from mmresist.interpret.options import pivotal_trials
 
     by_name = {o["regimen"]: o for o in candidates(K)}
     assert pivotal_trials(by_name["PVd"], K) == []  # OPTIMISMM; comparator in CARTITUDE-4

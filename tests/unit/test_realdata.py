@@ -16,9 +16,9 @@ import pytest
 from cyvcf2 import VCF
 from vcf_fixtures import vep_entry, vep_header
 
-from mmresist.annotation import detect_layout
 from mmresist.errors import AnnotationMissingError, InputError
-from mmresist.vcf import allele_depths, header_formats, read_sample
+from mmresist.ingest.annotation import detect_layout
+from mmresist.ingest.vcf import allele_depths, header_formats, read_sample
 
 REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 ABSENT = (
@@ -429,7 +429,7 @@ def test_positions_near_2_to_the_31(realdata, tmp_path):
 
 def test_indexed_real_file_reads_the_same_in_parallel(realdata, tmp_path, monkeypatch):
     """pcgr's bgzipped, tabix-indexed VCF: per-contig workers give the one-pass result."""
-    import mmresist.vcf as vcf_module
+    import mmresist.ingest.vcf as vcf_module
 
     source = realdata / "pVACtools/tests/test_data/input_file_converter/somatic.vcf.gz"
     copy = tmp_path / "somatic.vcf.gz"

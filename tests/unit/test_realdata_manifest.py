@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from test_realdata import EXPECTED
 
-from mmresist.copynumber import read_copy_number
 from mmresist.errors import InputError
-from mmresist.knowledge import load_knowledge
-from mmresist.vcf import read_sample
+from mmresist.ingest.vcf import read_sample
+from mmresist.io.copynumber import read_copy_number
+from mmresist.knowledge.load import load_knowledge
 
 REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
 REPO = Path(__file__).resolve().parents[2]

@@ -20,8 +20,8 @@ import jinja2
 import pytest
 from markupsafe import escape
 
-from mmresist import render
 from mmresist.errors import MmresistError
+from mmresist.report import render
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "report_example.json"
 
@@ -537,7 +537,7 @@ def test_bytes_do_not_depend_on_the_process(tmp_path):
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from mmresist import render\n"
+        "from mmresist.report import render\n"
         "out = Path(sys.argv[2])\n"
         "report = json.loads(Path(sys.argv[1]).read_text(encoding='utf-8'))\n"
         "(out / 'report.html').write_text(render.render_html(report), encoding='utf-8')\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from mmresist import render
+from mmresist.report import render
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "report_example.json"
 WORKFLOW = Path(render.__file__).resolve().parents[1]
@@ -135,7 +135,7 @@ def test_cohort_uses_the_cache_with_the_same_output(tmp_path, fresh_environments
 _RENDER_MANY = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from mmresist import render
+from mmresist.report import render
 report = json.load(open(sys.argv[2], encoding="utf-8"))
 for _ in range(int(sys.argv[4])):
     render._cached_environment.cache_clear()  # compile or load, and write, every time

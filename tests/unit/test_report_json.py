@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mmresist.report import report_json
+from mmresist.report.build import report_json
 
 
 def test_report_json_round_trips_with_one_item_per_line():

@@ -1,4 +1,4 @@
-"""Risk: IMS/IMWG consensus high-risk criteria and ISS / R-ISS / R2-ISS (mmresist.risk)."""
+"""Risk: IMS/IMWG high-risk criteria and ISS / R-ISS / R2-ISS (mmresist.interpret.risk)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mmresist.knowledge import load_knowledge
+from mmresist.interpret.risk import assess_risk
+from mmresist.knowledge.load import load_knowledge
 from mmresist.model import CopyNumberCall, VariantCall
-from mmresist.risk import assess_risk
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "resources" / "knowledge"
 

@@ -1,7 +1,7 @@
 import pytest
 
 from mmresist.errors import InputError
-from mmresist.sheets import read_samples
+from mmresist.io.sheets import read_samples
 
 HEADER = (
     "patient_id\tsample_id\ttimepoint\tcollection_date\tvcf\ttumor_sample\tcnv\tcnv_format\tpurity"

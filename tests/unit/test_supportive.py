@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mmresist.clinical import read_table
-from mmresist.knowledge import load_knowledge
-from mmresist.supportive import STALE_AFTER_DAYS, _bands_matching, supportive_care
+from mmresist.interpret.supportive import STALE_AFTER_DAYS, _bands_matching, supportive_care
+from mmresist.io.clinical import read_table
+from mmresist.knowledge.load import load_knowledge
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = load_knowledge(ROOT / "resources" / "knowledge").rules["supportive_care"]

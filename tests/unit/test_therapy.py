@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from mmresist.errors import InputError, KnowledgeError
-from mmresist.therapy import refractory_decision, therapy_history
+from mmresist.interpret.therapy import refractory_decision, therapy_history
 
 CLASSES = {
     "bortezomib": ["proteasome_inhibitor"],
@@ -336,7 +336,7 @@ def test_last_exposure_per_class_against_a_reference_date():
 
 
 def test_rows_read_from_a_file_flow_through(tmp_path):
-    from mmresist.clinical import read_table
+    from mmresist.io.clinical import read_table
 
     path = tmp_path / "therapy_lines.tsv"
     path.write_text(

@@ -1,5 +1,5 @@
+from mmresist.interpret.timeline import assign_status
 from mmresist.model import Sample, SampleIngest, VariantCall
-from mmresist.timeline import assign_status
 
 
 def sample(sample_id: str, date: str, timepoint: str) -> Sample:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from mmresist.knowledge import load_knowledge
-from mmresist.matching import match_biomarkers
+from mmresist.interpret.matching import match_biomarkers
+from mmresist.interpret.therapy import therapy_history
+from mmresist.interpret.trials import match_trials
+from mmresist.knowledge.load import load_knowledge
 from mmresist.model import CopyNumberCall, VariantCall
-from mmresist.therapy import therapy_history
-from mmresist.trials import match_trials
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = "MM-T-REL"

@@ -20,9 +20,9 @@ from vcf_fixtures import (
     write_vcf,
 )
 
-from mmresist.annotation import AnnotationLayout
 from mmresist.errors import AnnotationMissingError, InputError
-from mmresist.vcf import (
+from mmresist.ingest.annotation import AnnotationLayout
+from mmresist.ingest.vcf import (
     allele_depths,
     allele_lookup,
     choose_tumor_sample,
@@ -657,7 +657,7 @@ def index_file(path):
 @pytest.fixture
 def parallel_always(monkeypatch):
     """Read every indexed file in parallel however small, and record whether it was."""
-    import mmresist.vcf as vcf_module
+    import mmresist.ingest.vcf as vcf_module
 
     monkeypatch.setattr(vcf_module, "PARALLEL_MIN_RECORDS", 0)
     used: list[bool] = []
@@ -711,7 +711,7 @@ def test_parallel_read_counts(tmp_path, parallel_always):
 
 
 def test_small_or_unindexed_files_are_read_in_one_pass(tmp_path, parallel_always, monkeypatch):
-    import mmresist.vcf as vcf_module
+    import mmresist.ingest.vcf as vcf_module
 
     plain = write_vcf(tmp_path, "plain", several_contigs_vep())
     read_sample(vcf_path=plain, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2)
@@ -834,7 +834,7 @@ def test_missing_annotation_is_reported_before_the_tumour_column(tmp_path):
 
 def test_counts_that_disagree_with_the_index_fall_back_to_one_pass(tmp_path, parallel_always,
                                                                    monkeypatch):  # fmt: skip
-    import mmresist.vcf as vcf_module
+    import mmresist.ingest.vcf as vcf_module
 
     path = index_file(write_vcf(tmp_path, "multi", several_contigs_vep(), kind="vcf.gz"))
     one_pass = read_sample(
@@ -858,7 +858,7 @@ def test_counts_that_disagree_with_the_index_fall_back_to_one_pass(tmp_path, par
 
 
 def test_runs_are_consecutive_and_balanced():
-    from mmresist.vcf import _runs
+    from mmresist.ingest.vcf import _runs
 
     weights = [("chr1", 80), ("chr2", 80), ("chr3", 65), ("chr4", 63), ("chr5", 60), ("chrX", 52)]
     assert _runs(weights, 2) == [["chr1", "chr2", "chr3"], ["chr4", "chr5", "chrX"]]
@@ -872,8 +872,8 @@ def test_runs_are_consecutive_and_balanced():
 
 @pytest.fixture(scope="module")
 def grch38_regions():
-    from mmresist.knowledge import load_knowledge
-    from mmresist.vcf import PanelRegions
+    from mmresist.ingest.vcf import PanelRegions
+    from mmresist.knowledge.load import load_knowledge
 
     knowledge = load_knowledge("resources/knowledge")
     return PanelRegions("GRCh38", knowledge.panel_regions("GRCh38"))
@@ -919,7 +919,7 @@ def test_region_read_counts_records_from_the_index_and_skips_far_ones(tmp_path, 
 
 
 def test_a_record_spanning_two_regions_is_read_once(tmp_path):
-    from mmresist.vcf import PanelRegions
+    from mmresist.ingest.vcf import PanelRegions
 
     deletion = vep_entry(
         Allele="deletion",
@@ -1009,7 +1009,7 @@ def test_an_unsorted_unindexed_file_is_read_whole(tmp_path, grch38_regions):
 
 
 def test_a_failing_region_read_falls_back_to_the_whole_file(tmp_path, grch38_regions, monkeypatch):
-    import mmresist.vcf as vcf_module
+    import mmresist.ingest.vcf as vcf_module
 
     path = index_file(write_vcf(tmp_path, "multi", several_contigs_vep(), kind="vcf.gz"))
     expected = read_with(path, None)
@@ -1023,7 +1023,7 @@ def test_a_failing_region_read_falls_back_to_the_whole_file(tmp_path, grch38_reg
 
 
 def test_panel_regions_cover_every_gene_padded_and_merged(grch38_regions):
-    from mmresist.knowledge import REGION_PADDING, load_knowledge
+    from mmresist.knowledge.load import REGION_PADDING, load_knowledge
 
     knowledge = load_knowledge("resources/knowledge")
     genes = knowledge.gene_regions("GRCh38")
@@ -1041,8 +1041,8 @@ def test_panel_regions_cover_every_gene_padded_and_merged(grch38_regions):
 
 
 def test_ingest_threads_gives_a_second_core_only_to_large_files_read_whole(tmp_path, monkeypatch):
-    import mmresist.vcf as vcf_module
-    from mmresist.vcf import ingest_threads
+    import mmresist.ingest.vcf as vcf_module
+    from mmresist.ingest.vcf import ingest_threads
 
     small = index_file(write_vcf(tmp_path, "small", several_contigs_vep(), kind="vcf.gz"))
     assert ingest_threads([small], regions_known=False) == 1

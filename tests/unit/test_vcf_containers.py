@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-from mmresist.vcf import read_sample
+from mmresist.ingest.vcf import read_sample
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "resources/demo/vcf/MM-005_relapse.vcf.gz"

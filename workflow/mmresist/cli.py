@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .errors import MmresistError
+from mmresist.errors import MmresistError
 
 
 def _add_patient(subparsers) -> None:
@@ -40,7 +40,7 @@ def _add_patient(subparsers) -> None:
 
 
 def _run_patient(args) -> int:
-    from .patient import ClinicalPaths, Filters, run_patient
+    from mmresist.pipeline import ClinicalPaths, Filters, run_patient
 
     report = run_patient(
         patient_id=args.patient,
@@ -79,7 +79,7 @@ def _run_patient(args) -> int:
 
 
 def _run_pdf(args) -> int:
-    from .render import write_pdf
+    from mmresist.report.render import write_pdf
 
     write_pdf(html_path=args.html, pdf_path=args.pdf)
     return 0
@@ -88,7 +88,7 @@ def _run_pdf(args) -> int:
 def _run_cohort(args) -> int:
     import json
 
-    from .render import render_cohort
+    from mmresist.report.render import render_cohort
 
     reports = []
     for path in args.reports:
@@ -99,7 +99,7 @@ def _run_cohort(args) -> int:
 
 
 def _run_knowledge(args) -> int:
-    from .knowledge import load_knowledge, validate_knowledge
+    from mmresist.knowledge.load import load_knowledge, validate_knowledge
 
     if args.action == "validate":
         problems = validate_knowledge(args.dir)
@@ -119,7 +119,7 @@ def _run_knowledge(args) -> int:
         load_knowledge(args.dir).to_json(args.out)
         return 0
     if args.action == "show":
-        from .knowledge import describe_gene
+        from mmresist.knowledge.load import describe_gene
 
         print(describe_gene(load_knowledge(args.dir), args.gene))
         return 0
@@ -127,7 +127,7 @@ def _run_knowledge(args) -> int:
 
 
 def _run_resources(args) -> int:
-    from .csq import download
+    from mmresist.ingest.csq import download
 
     reference = download(args.build, args.outdir, release=args.release, force=args.force)
     state = "downloaded" if reference.downloaded else "already present"
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("gene")
     show.add_argument("--dir", default="resources/knowledge")
 
-    from .csq import ENSEMBL_RELEASE
+    from mmresist.ingest.csq import ENSEMBL_RELEASE
 
     resources = subparsers.add_parser("resources", help="reference files for annotation")
     resource_actions = resources.add_subparsers(dest="action", required=True)
@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
+    from mmresist import __version__
 
     return f"mmresist {__version__}"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 class VariantCall:
     """One ALT allele of one VCF record, in one panel gene, in one tumour sample.
 
-    Produced by ``mmresist.vcf.read_sample``; multiallelic records give one call per ALT.
+    Produced by ``mmresist.ingest.vcf.read_sample``; multiallelic records give one call per ALT.
     ``consequence`` holds Sequence Ontology terms joined by ``&`` (normalised from VEP,
     snpEff or BCSQ wording). ``hgvsp`` is kept as the annotator wrote it (may be
     transcript-prefixed, three-letter, ``%3D``); ``protein_change`` is the bare one-letter

@@ -9,14 +9,12 @@ from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
-
-from mmresist.clinical import read_table
-from mmresist.csq import check_annotation_settings
+from mmresist.io.clinical import read_table
+from mmresist.ingest.csq import check_annotation_settings
 from mmresist.errors import InputError
-from mmresist.knowledge import builds_with_coordinates, compiled_is_fresh
-from mmresist.sheets import patients, read_samples, sheet_frame
-from mmresist.vcf import ingest_threads
+from mmresist.knowledge.load import builds_with_coordinates, compiled_is_fresh
+from mmresist.io.sheets import patients, read_samples
+from mmresist.ingest.vcf import ingest_threads
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -33,10 +31,6 @@ try:
     }
 except InputError as error:
     raise WorkflowError(f"mmresist: invalid input: {error}") from None
-
-validate(sheet_frame(SAMPLES), schema="../schemas/samples.schema.yaml")
-for kind, rows in CLINICAL.items():
-    validate(sheet_frame(rows), schema=f"../schemas/{kind}.schema.yaml")
 
 PATIENTS = patients(SAMPLES)
 
@@ -93,7 +87,7 @@ def patient_inputs(wildcards):
 
 
 def patient_threads(wildcards):
-    """One core per patient unless a large VCF must be read whole (mmresist.vcf)."""
+    """One core per patient unless a large VCF must be read whole (mmresist.ingest.vcf)."""
     return ingest_threads(
         (s.vcf for s in SAMPLES if s.patient_id == wildcards.patient),
         regions_known=config["genome_build"] in COORDINATE_BUILDS,

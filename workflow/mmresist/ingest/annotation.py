@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from .errors import AnnotationMissingError
+from mmresist.errors import AnnotationMissingError
 
 # Preference when a file carries several usable annotations: VEP is the richest (MANE,
 # canonical flags, HGVS), snpEff ANN next, BCSQ has no HGVS, legacy EFF the least.

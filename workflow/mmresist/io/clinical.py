@@ -8,13 +8,14 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .constants import CLINICAL_TABLES, CYTOGENETIC_ABNORMALITIES
-from .errors import InputError
+from mmresist.errors import InputError
+from mmresist.vocab import CLINICAL_TABLES, CYTOGENETIC_ABNORMALITIES
 
-SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMA_DIR = Path(str(resources.files("mmresist.io") / "schemas"))
 
 # Cells that mean "no value"; NA is what R and many LIMS exports write.
 EMPTY_CELLS = frozenset({"", "NA", "N/A", "na", "n/a"})

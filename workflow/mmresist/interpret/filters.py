@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from .constants import FILTER_REASONS, PROTEIN_EFFECT_CONSEQUENCES
-from .model import VariantCall
+from mmresist.model import VariantCall
+from mmresist.vocab import FILTER_REASONS, PROTEIN_EFFECT_CONSEQUENCES
 
 
 def filter_reasons(

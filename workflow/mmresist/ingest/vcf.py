@@ -9,15 +9,15 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .annotation import (
+from mmresist.errors import InputError
+from mmresist.ingest.annotation import (
     AnnotationLayout,
     choose_transcript,
     detect_layout,
     parse_entries,
     protein_change,
 )
-from .errors import InputError
-from .model import SampleIngest, VariantCall
+from mmresist.model import SampleIngest, VariantCall
 
 # Length of chromosome 1 tells the build apart even when ##reference says nothing.
 CHR1_LENGTHS = {248956422: "GRCh38", 249250621: "GRCh37"}

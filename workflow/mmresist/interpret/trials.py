@@ -16,7 +16,7 @@ Rules (README in resources/knowledge, "trials.yaml"):
 - ``verified: false``: a failure is reported as unknown, with the reason, not as a mismatch.
 - ``any_of`` holds when one alternative holds, fails when every alternative fails, else
   unknown; ``all_of`` fails when one part fails, holds when every part holds, else unknown.
-- Biomarker criteria are matched with :func:`mmresist.matching.match_biomarkers` against the
+- Biomarker criteria are matched with ``matching.match_biomarkers`` against the
   variants, copy number and cytogenetics given. Absence is a definite "no" only where the
   inputs could have shown it: a variant biomarker of a panel gene; a copy-number biomarker
   when copy-number calls were given; a cytogenetic one when the patient has cytogenetics.
@@ -28,11 +28,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .clinical import convert_lab
-from .constants import DRUG_CLASS_LABELS, IMPLICATIONS
-from .knowledge import parse_spec
-from .matching import _cyto_records, match_biomarkers
-from .therapy import FALLBACK_CLASSES
+from mmresist.interpret.matching import _cyto_records, match_biomarkers
+from mmresist.interpret.therapy import FALLBACK_CLASSES
+from mmresist.io.clinical import convert_lab
+from mmresist.knowledge.load import parse_spec
+from mmresist.vocab import DRUG_CLASS_LABELS, IMPLICATIONS
 
 MATCH_ORDER = ("eligible", "possible", "ineligible")
 MET, UNMET, UNKNOWN = "met", "unmet", "unknown"

@@ -2,7 +2,7 @@
 
 The tables live in ``resources/knowledge/`` (genes, biomarkers, drugs, regimens as TSV; trials
 and supportive-care/risk rules as YAML; a date-based ``VERSION``). Loading the folder validates
-every table against its JSON schema in ``workflow/schemas/knowledge/`` and cross-checks
+every table against its JSON schema in ``workflow/mmresist/knowledge/schemas/`` and cross-checks
 references; ``Knowledge.to_json`` writes one compiled file that per-patient jobs load without
 pandas or jsonschema.
 """
@@ -15,10 +15,11 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
-from .constants import ALTERATION_TYPES, CYTOGENETIC_ABNORMALITIES, DRUG_CLASSES
-from .errors import KnowledgeError
+from mmresist.errors import KnowledgeError
+from mmresist.vocab import ALTERATION_TYPES, CYTOGENETIC_ABNORMALITIES, DRUG_CLASSES
 
 FORMAT = "mmresist-knowledge/1"
 TABLES = ("genes", "biomarkers", "drugs", "regimens", "gene_coordinates")
@@ -68,7 +69,7 @@ COLUMNS = {
 # margin keeps every record an annotator ties to a panel gene (see read_sample).
 REGION_PADDING = 10_000
 ROLES = ("driver", "therapy_selected", "immunotherapy_target", "drug_target")
-SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "knowledge"
+SCHEMA_DIR = Path(str(resources.files("mmresist.knowledge") / "schemas"))
 VERSION_PATTERN = re.compile(r"^\d{4}\.\d{2}\.\d{2}(\.\d+)?$")
 
 # Trial and risk criteria (resources/knowledge/README.md, "Criterion types"): the parameters
@@ -92,7 +93,7 @@ CRITERION_PARAMS: dict[str, frozenset[str]] = {
 CRITERION_TYPES = tuple(CRITERION_PARAMS)
 CRITERION_COMMON = frozenset({"id", "type", "kind", "text", "verified"})
 # Lab tests a criterion or rule may name, with their canonical unit: the clinical tests of
-# mmresist.clinical.LAB_UNITS plus creatinine clearance, which the reasoning code derives.
+# mmresist.io.clinical.LAB_UNITS plus creatinine clearance, which the reasoning code derives.
 DERIVED_LAB_UNITS = {"creatinine_clearance": "mL/min"}
 
 
@@ -890,7 +891,7 @@ class _Context:
 
 def lab_test_units() -> dict[str, str]:
     """Lab tests a criterion or rule may name → canonical unit (clinical tests + CrCl)."""
-    from .clinical import LAB_UNITS
+    from mmresist.io.clinical import LAB_UNITS
 
     units = {test: canonical for test, (canonical, _) in LAB_UNITS.items()}
     units.update(DERIVED_LAB_UNITS)

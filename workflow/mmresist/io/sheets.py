@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import re
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import yaml
 
-from .errors import InputError
-from .model import Sample
+from mmresist.errors import InputError
+from mmresist.model import Sample
 
-SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMA_DIR = Path(str(resources.files("mmresist.io") / "schemas"))
 PATIENT_ID = re.compile(r"^[A-Za-z0-9._-]+$")
 RESERVED_PATIENT_IDS = {".", "..", "cohort"}
 

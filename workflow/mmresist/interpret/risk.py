@@ -30,10 +30,15 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .clinical import convert_lab
-from .knowledge import parse_spec
-from .matching import _biallelic_evidence, _cyto_records, _cyto_text, variant_effects
-from .model import CopyNumberCall, VariantCall
+from mmresist.interpret.matching import (
+    _biallelic_evidence,
+    _cyto_records,
+    _cyto_text,
+    variant_effects,
+)
+from mmresist.io.clinical import convert_lab
+from mmresist.knowledge.load import parse_spec
+from mmresist.model import CopyNumberCall, VariantCall
 
 MET, UNMET, UNKNOWN = "met", "unmet", "unknown"
 # Variant alteration types the risk rules may use → variant_effects group.

@@ -7,9 +7,9 @@ import io
 import json
 from collections.abc import Sequence
 
-from .constants import DISCLAIMER, FILTER_REASONS, REASONING_SECTIONS, SCHEMA_VERSION
-from .files import atomic_write_text
-from .model import CopyNumberCall, Sample, SampleIngest, VariantCall
+from mmresist.io.files import atomic_write_text
+from mmresist.model import CopyNumberCall, Sample, SampleIngest, VariantCall
+from mmresist.vocab import DISCLAIMER, FILTER_REASONS, REASONING_SECTIONS, SCHEMA_VERSION
 
 VARIANT_TSV_COLUMNS = (
     "patient_id",

@@ -1,7 +1,7 @@
 """Built-in consequence annotation: bcftools norm + csq through pysam, and the references.
 
 ``annotate`` turns an unannotated tumour VCF into a bgzipped, indexed VCF with INFO/BCSQ
-that ``mmresist.vcf.read_sample`` reads like any other annotated file. ``download``
+that ``mmresist.ingest.vcf.read_sample`` reads like any other annotated file. ``download``
 fetches the Ensembl FASTA and GFF3 it needs (only when a user asks: never at test time).
 
 Steps of ``annotate`` (pysam's bundled bcftools, each step in a child Python process;
@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .errors import InputError
+from mmresist.errors import InputError
 
 # Ensembl release of the references that ``download`` fetches. GRCh37 lives in its own
 # FTP tree whose gene annotation is frozen at release 87.

@@ -20,6 +20,7 @@ import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,8 +28,10 @@ import jinja2
 import jinja2.bccache
 from markupsafe import Markup, escape
 
-from . import __version__
-from .constants import (
+from mmresist import __version__
+from mmresist.errors import MmresistError
+from mmresist.io.files import atomic_write_bytes, atomic_write_text
+from mmresist.vocab import (
     COPY_NUMBER_CALLS,
     DISCLAIMER,
     DRUG_CLASS_LABELS,
@@ -39,10 +42,8 @@ from .constants import (
     REASONING_SECTIONS,
     VARIANT_STATUSES,
 )
-from .errors import MmresistError
-from .files import atomic_write_bytes, atomic_write_text
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = Path(str(resources.files("mmresist.report") / "templates"))
 
 # default-src 'none' blocks scripts, fonts, frames, fetches and media; inline styles are the
 # only thing a report needs. base-uri and form-action are not covered by default-src.

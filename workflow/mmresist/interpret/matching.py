@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .constants import (
+from mmresist.model import CopyNumberCall, VariantCall
+from mmresist.vocab import (
     CYTOGENETIC_ABNORMALITIES,
     EVIDENCE_LEVELS,
     IMPLICATIONS,
@@ -22,7 +23,6 @@ from .constants import (
     MISSENSE_CONSEQUENCES,
     NONSYNONYMOUS_CONSEQUENCES,
 )
-from .model import CopyNumberCall, VariantCall
 
 # Lower is more specific; used to drop broader rows that repeat a narrower one.
 SPECIFICITY = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .model import Sample, SampleIngest, VariantCall
+from mmresist.model import Sample, SampleIngest, VariantCall
 
 
 def order_samples(samples: Sequence[Sample]) -> list[Sample]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from mmresist.clinical import LAB_UNITS, convert_lab
+from mmresist.io.clinical import LAB_UNITS, convert_lab
 
 __all__ = ["supportive_care"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Protocol
 
-from .constants import DRUG_CLASSES
-from .errors import InputError, KnowledgeError
+from mmresist.errors import InputError, KnowledgeError
+from mmresist.vocab import DRUG_CLASSES
 
 # IMWG (Rajkumar 2011): refractory = no response (less than MR) or progression on therapy
 # or within 60 days of the last dose.

@@ -7,21 +7,21 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .copynumber import is_symbolic_deletion
-from .errors import InputError
-from .files import sha256_file
-from .filters import apply_filters
-from .model import CopyNumberCall, Sample, SampleIngest
-from .report import (
+from mmresist import __version__
+from mmresist.errors import InputError
+from mmresist.interpret.filters import apply_filters
+from mmresist.interpret.timeline import assign_status, order_samples
+from mmresist.io.copynumber import is_symbolic_deletion
+from mmresist.io.files import sha256_file
+from mmresist.io.sheets import read_samples
+from mmresist.model import CopyNumberCall, Sample, SampleIngest
+from mmresist.report.build import (
     build_report,
     copy_number_entry,
     variant_entry,
     variants_tsv,
     write_outputs,
 )
-from .sheets import read_samples
-from .timeline import assign_status, order_samples
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Annotation:
 
 
 def _header_build(path: str) -> str | None:
-    from .vcf import genome_build_from_header, open_vcf
+    from mmresist.ingest.vcf import genome_build_from_header, open_vcf
 
     vcf = open_vcf(path)
     try:
@@ -86,8 +86,8 @@ def _read_annotated(
 ) -> tuple[SampleIngest, list[str]]:
     """Annotate ``sample``'s VCF with bcftools csq in ``work`` (panel regions only when
     known) and read the result; the ingest still names the user's file."""
-    from .csq import annotate
-    from .vcf import SCAN_REGIONS, read_sample
+    from mmresist.ingest.csq import annotate
+    from mmresist.ingest.vcf import SCAN_REGIONS, read_sample
 
     out = os.path.join(work, f"{sample.sample_id}.csq.vcf.gz")
     # Restricted to the panel regions only when the header shows the configured build:
@@ -136,7 +136,7 @@ def ingest_samples(
     """
     import tempfile
 
-    from .vcf import PanelRegions
+    from mmresist.ingest.vcf import PanelRegions
 
     annotation = annotation or Annotation()
     by_chrom = knowledge.panel_regions(genome_build) if genome_build else None
@@ -167,8 +167,8 @@ def ingest_samples(
 
 
 def _ingest_one(sample, knowledge, annotation, by_chrom, regions, work, threads, build):
-    from .errors import AnnotationMissingError
-    from .vcf import read_sample
+    from mmresist.errors import AnnotationMissingError
+    from mmresist.ingest.vcf import read_sample
 
     options = {
         "sample_id": sample.sample_id,
@@ -208,7 +208,7 @@ def read_copy_numbers(
 ) -> dict[str, list[CopyNumberCall]]:
     """Each sample's gene-level copy number; segment files are mapped to genes with the
     knowledge base's coordinates for ``genome_build``. Notes go to ``warnings``."""
-    from .copynumber import read_copy_number
+    from mmresist.io.copynumber import read_copy_number
 
     gene_regions = knowledge.gene_regions(genome_build) if genome_build else {}
     calls: dict[str, list[CopyNumberCall]] = {}
@@ -237,7 +237,7 @@ def add_structural_deletions(
     copy_numbers: dict[str, list[CopyNumberCall]], ingests: dict[str, SampleIngest]
 ) -> None:
     """Fold kept ``<DEL>`` records of each sample's VCF into its gene-level copy number."""
-    from .copynumber import deletions_as_copy_number, merge_copy_number
+    from mmresist.io.copynumber import deletions_as_copy_number, merge_copy_number
 
     for sample_id, ingest in ingests.items():
         deletions = deletions_as_copy_number(ingest.calls)
@@ -247,7 +247,7 @@ def add_structural_deletions(
 
 def read_clinical(patient_id: str, paths: ClinicalPaths) -> tuple[dict, list[str]]:
     """Rows of this patient only from each clinical table given; which were not given."""
-    from .clinical import read_table, rows_for
+    from mmresist.io.clinical import read_table, rows_for
 
     tables: dict[str, list[dict] | None] = {}
     not_provided = []
@@ -283,11 +283,11 @@ def assess_sections(
 ) -> tuple[dict, list[str]]:
     """The reasoning sections (therapy options, trials, supportive care, MRD, risk) and,
     for each that had none of its inputs, an entry for ``not_provided``."""
-    from .mrd import summarize_mrd
-    from .options import therapy_options
-    from .risk import assess_risk
-    from .supportive import supportive_care
-    from .trials import match_trials
+    from mmresist.interpret.mrd import summarize_mrd
+    from mmresist.interpret.options import therapy_options
+    from mmresist.interpret.risk import assess_risk
+    from mmresist.interpret.supportive import supportive_care
+    from mmresist.interpret.trials import match_trials
 
     assessed = {
         "therapy_options": therapy_options(
@@ -344,9 +344,9 @@ def run_patient(
     template_cache: str | None = None,
 ) -> dict:
     """Build and write report.json, variants.tsv and report.html for ``patient_id``."""
-    from .knowledge import load_knowledge
-    from .matching import match_biomarkers
-    from .therapy import therapy_history
+    from mmresist.interpret.matching import match_biomarkers
+    from mmresist.interpret.therapy import therapy_history
+    from mmresist.knowledge.load import load_knowledge
 
     annotation = Annotation(annotation_mode, fasta or None, gff3 or None)
     if annotation_mode not in ("auto", "bcftools_csq"):
@@ -490,7 +490,7 @@ def run_patient(
     )
     html = None
     if render:
-        from .render import render_html
+        from mmresist.report.render import render_html
 
         html = render_html(report, template_cache=template_cache)
     Path(outdir).mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from mmresist.clinical import LAB_UNITS, convert_lab
+from mmresist.io.clinical import LAB_UNITS, convert_lab
 
 __all__ = ["RULES", "therapy_options"]
 
@@ -81,7 +81,7 @@ SAME_ANTIGEN_PENALTY = 1
 UNEXPOSED_CAP = 2
 OFF_LABEL_PENALTY = 1
 
-#: Lab limits in the canonical units of ``mmresist.clinical.LAB_UNITS``.
+#: Lab limits in the canonical units of ``mmresist.io.clinical.LAB_UNITS``.
 CREATININE_HIGH = 1.2  # mg/dL; the "normal creatinine" limit of IMS/IMWG CGS (Avet-Loiseau 2025)
 EGFR_LOW = 60.0  # mL/min/1.73m2; below it renal function is at least moderately reduced
 NEUTROPHILS_LOW = 1.0  # 10^9/L; CTCAE v5.0 grade 3 boundary (rules.yaml SC-NEUTROPENIA)
@@ -393,7 +393,7 @@ def rule_pivotal_population(option: dict, history: dict, knowledge) -> None:
     its evidence comes from: too few prior lines, a required exposure or refractoriness
     missing, or an excluded refractoriness present (trials.population_gaps). Once per
     regimen; the first curated pivotal trial with gaps is cited."""
-    from .trials import population_gaps
+    from mmresist.interpret.trials import population_gaps
 
     if not history.get("lines"):
         return

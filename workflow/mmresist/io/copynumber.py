@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
-from .model import CopyNumberCall, VariantCall
+from mmresist.errors import InputError
+from mmresist.model import CopyNumberCall, VariantCall
 
 FORMATS = (
     "cnvkit",

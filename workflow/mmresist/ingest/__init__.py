@@ -1,0 +1,1 @@
+"""Reading VCF/BCF files: annotation layouts, allele depths and built-in annotation."""

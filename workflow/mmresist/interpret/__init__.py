@@ -1,0 +1,1 @@
+"""Clinical reasoning over a patient's variants, copy number and clinical tables."""

@@ -1,0 +1,1 @@
+"""Reading the tabular inputs: sample sheets, clinical tables and copy-number files."""

@@ -1,0 +1,1 @@
+"""Assembling report.json and rendering the HTML and PDF reports."""
