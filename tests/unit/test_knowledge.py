@@ -12,15 +12,15 @@ import pytest
 
 from mmresist.errors import KnowledgeError
 from mmresist.knowledge.load import (
-    CRITERION_TYPES,
-    SpecError,
     UnknownDrugError,
     UnknownRegimenError,
     describe_gene,
-    expected_literature_alias,
-    lab_test_units,
     load_knowledge,
-    parse_spec,
+)
+from mmresist.knowledge.spec import SpecError, expected_literature_alias, parse_spec
+from mmresist.knowledge.validate import (
+    CRITERION_TYPES,
+    lab_test_units,
     source_problems,
     validate_knowledge,
 )

@@ -99,7 +99,8 @@ def _run_cohort(args) -> int:
 
 
 def _run_knowledge(args) -> int:
-    from mmresist.knowledge.load import load_knowledge, validate_knowledge
+    from mmresist.knowledge.load import load_knowledge
+    from mmresist.knowledge.validate import validate_knowledge
 
     if args.action == "validate":
         problems = validate_knowledge(args.dir)

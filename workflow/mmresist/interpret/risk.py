@@ -37,7 +37,7 @@ from mmresist.interpret.matching import (
     variant_effects,
 )
 from mmresist.io.clinical import convert_lab
-from mmresist.knowledge.load import parse_spec
+from mmresist.knowledge.spec import parse_spec
 from mmresist.model import CopyNumberCall, VariantCall
 
 MET, UNMET, UNKNOWN = "met", "unmet", "unknown"

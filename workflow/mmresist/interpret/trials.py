@@ -31,7 +31,7 @@ from typing import Any
 from mmresist.interpret.matching import _cyto_records, match_biomarkers
 from mmresist.interpret.therapy import FALLBACK_CLASSES
 from mmresist.io.clinical import convert_lab
-from mmresist.knowledge.load import parse_spec
+from mmresist.knowledge.spec import parse_spec
 from mmresist.vocab import DRUG_CLASS_LABELS, IMPLICATIONS
 
 MATCH_ORDER = ("eligible", "possible", "ineligible")

@@ -1,100 +1,29 @@
-"""Curated knowledge tables: load, validate, compile to JSON, and look up genes, drugs, regimens.
+"""Curated knowledge: load the tables (validated) or their compiled JSON, and look things up.
 
-The tables live in ``resources/knowledge/`` (genes, biomarkers, drugs, regimens as TSV; trials
-and supportive-care/risk rules as YAML; a date-based ``VERSION``). Loading the folder validates
-every table against its JSON schema in ``workflow/mmresist/knowledge/schemas/`` and cross-checks
-references; ``Knowledge.to_json`` writes one compiled file that per-patient jobs load without
-pandas or jsonschema.
+The tables live in ``resources/knowledge/`` (genes, biomarkers, drugs, regimens as TSV; trials,
+supportive-care/risk rules and therapy-option rules as YAML; a date-based ``VERSION``).
+``validate.py`` checks them, ``spec.py`` parses alteration specs, and ``Knowledge.to_json``
+writes one compiled file that per-patient jobs load without pandas or jsonschema.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import tempfile
 from dataclasses import dataclass, field
-from datetime import date
-from importlib import resources
 from pathlib import Path
 
 from mmresist.errors import KnowledgeError
-from mmresist.vocab import ALTERATION_TYPES, CYTOGENETIC_ABNORMALITIES, DRUG_CLASSES
+from mmresist.io.files import atomic_write_text
+from mmresist.knowledge.spec import parse_spec
+from mmresist.knowledge.tables import read_documents, read_raw, split_list
+from mmresist.knowledge.validate import validate_knowledge
 
 FORMAT = "mmresist-knowledge/1"
-TABLES = ("genes", "biomarkers", "drugs", "regimens", "gene_coordinates")
-DOCUMENTS = ("trials", "rules")  # YAML files, each with a JSON schema of the same name
-COLUMNS = {
-    "genes": (
-        "symbol",
-        "hgnc_id",
-        "ensembl_gene_id",
-        "category",
-        "role",
-        "drug_classes",
-        "mechanism",
-        "aliases",
-        "numbering_offset",
-    ),
-    "biomarkers": (
-        "id",
-        "gene",
-        "alteration_type",
-        "alteration_spec",
-        "literature_alias",
-        "implication",
-        "drugs",
-        "drug_classes",
-        "evidence_level",
-        "summary",
-        "sources",
-        "last_reviewed",
-    ),
-    "drugs": (
-        "generic_name",
-        "brand_names",
-        "abbreviations",
-        "drug_classes",
-        "target",
-        "route",
-        "status",
-        "renal_guidance",
-        "notes",
-    ),
-    "regimens": ("abbreviation", "aliases", "components", "setting", "pivotal_trial", "sources"),
-    "gene_coordinates": ("symbol", "genome_build", "chrom", "start", "end", "strand", "source"),
-}
 # Bases added on each side of a gene when reading an indexed VCF by region: VEP and snpEff
 # name a gene for upstream/downstream variants up to 5 kb away by default, so a 10 kb
 # margin keeps every record an annotator ties to a panel gene (see read_sample).
 REGION_PADDING = 10_000
-ROLES = ("driver", "therapy_selected", "immunotherapy_target", "drug_target")
-SCHEMA_DIR = Path(str(resources.files("mmresist.knowledge") / "schemas"))
-VERSION_PATTERN = re.compile(r"^\d{4}\.\d{2}\.\d{2}(\.\d+)?$")
-
-# Trial and risk criteria (resources/knowledge/README.md, "Criterion types"): the parameters
-# each type takes besides the common id, type, kind, text and verified.
-CRITERION_PARAMS: dict[str, frozenset[str]] = {
-    "prior_lines": frozenset({"min", "max"}),
-    "exposed_class": frozenset({"class"}),
-    "refractory_class": frozenset({"class"}),
-    "not_refractory_class": frozenset({"class"}),
-    "exposed_drug": frozenset({"drug"}),
-    "refractory_drug": frozenset({"drug"}),
-    "prior_target_therapy": frozenset({"target", "rule", "modalities"}),
-    "biomarker": frozenset({"biomarker_id", "gene", "alteration_type", "spec"}),
-    "lab": frozenset({"test", "op", "value", "unit"}),
-    "age": frozenset({"min", "max"}),
-    "ecog": frozenset({"max"}),
-    "other": frozenset(),
-    "any_of": frozenset({"criteria"}),
-    "all_of": frozenset({"criteria"}),
-}
-CRITERION_TYPES = tuple(CRITERION_PARAMS)
-CRITERION_COMMON = frozenset({"id", "type", "kind", "text", "verified"})
-# Lab tests a criterion or rule may name, with their canonical unit: the clinical tests of
-# mmresist.io.clinical.LAB_UNITS plus creatinine clearance, which the reasoning code derives.
-DERIVED_LAB_UNITS = {"creatinine_clearance": "mL/min"}
 
 
 class UnknownDrugError(KnowledgeError, KeyError):
@@ -106,196 +35,6 @@ class UnknownDrugError(KnowledgeError, KeyError):
 
 class UnknownRegimenError(KnowledgeError, ValueError):
     """A regimen text with a part that names no known drug or regimen."""
-
-
-class SpecError(ValueError):
-    """An alteration spec or literature alias that does not follow the grammar."""
-
-
-# ---------------------------------------------------------------------------
-# Alteration spec grammar
-# ---------------------------------------------------------------------------
-_AA = "ACDEFGHIKLMNPQRSTVWY"
-_SINGLE = re.compile(
-    rf"^(?P<ref>[{_AA}*])(?P<pos>[1-9]\d*)"
-    rf"(?P<kind>[{_AA}*]|=|del|dup|fs|fs\*\d+|fs[{_AA}]\*?\d*|delins[{_AA}]+)$"
-)
-_SPAN = re.compile(
-    rf"^(?P<ref>[{_AA}])(?P<pos>[1-9]\d*)_(?P<ref2>[{_AA}])(?P<pos2>[1-9]\d*)"
-    rf"(?P<kind>del|dup|ins[{_AA}]+|delins[{_AA}]+)$"
-)
-_CODONS = re.compile(r"^[1-9]\d*(,[1-9]\d*)*$")
-_RANGE = re.compile(r"^(?P<start>[1-9]\d*)-(?P<end>[1-9]\d*)(?::(?P<scope>[a-z]+))?$")
-_CYTO_ALT = re.compile(r"^(?P<abn>[^&|<>=]+?)(?:>=(?P<fraction>\d+(?:\.\d+)?))?$")
-RANGE_SCOPES = ("any", "missense", "nontruncating", "lof")
-STAR_TYPES = (
-    "missense",
-    "loss_of_function",
-    "nonsynonymous",
-    "copy_loss",
-    "biallelic_loss",
-    "amplification",
-)
-
-
-def parse_protein_change(text: str) -> dict:
-    """``A108T`` / ``S30del`` / ``K5_L7del`` → ``{change, ref, start, end}`` (strict)."""
-    match = _SINGLE.match(text)
-    if match:
-        pos = int(match["pos"])
-        return {"change": text, "ref": match["ref"], "start": pos, "end": pos}
-    match = _SPAN.match(text)
-    if match:
-        start, end = int(match["pos"]), int(match["pos2"])
-        if end <= start:
-            raise SpecError(f"'{text}': the second position must follow the first")
-        return {"change": text, "ref": match["ref"], "start": start, "end": end}
-    raise SpecError(
-        f"'{text}' is not a one-letter protein change (expected e.g. A108T, Q25*, S30del, K5_L7del)"
-    )
-
-
-def parse_spec(alteration_type: str, spec: str) -> dict:
-    """Parse one biomarker ``alteration_spec`` for its ``alteration_type``; SpecError if bad.
-
-    Returns a JSON-able dict whose keys depend on the type (see resources/knowledge/README.md).
-    """
-    if alteration_type not in ALTERATION_TYPES:
-        raise SpecError(f"unknown alteration_type '{alteration_type}'")
-    if spec != spec.strip() or not spec:
-        raise SpecError(f"empty or padded spec '{spec}'")
-    if alteration_type == "protein_change":
-        changes = [parse_protein_change(part) for part in spec.split(",")]
-        names = [change["change"] for change in changes]
-        if len(set(names)) != len(names):
-            raise SpecError(f"'{spec}' lists a change twice")
-        return {"changes": changes}
-    if alteration_type == "codon":
-        if not _CODONS.match(spec):
-            raise SpecError(f"'{spec}' is not a codon or comma-separated codons (e.g. 12,13,61)")
-        codons = [int(part) for part in spec.split(",")]
-        if len(set(codons)) != len(codons):
-            raise SpecError(f"'{spec}' lists a codon twice")
-        return {"codons": codons}
-    if alteration_type == "aa_range":
-        match = _RANGE.match(spec)
-        if not match:
-            raise SpecError(f"'{spec}' is not START-END[:scope] (e.g. 1-54:nontruncating)")
-        start, end = int(match["start"]), int(match["end"])
-        scope = match["scope"] or "any"
-        if end < start:
-            raise SpecError(f"'{spec}': END is before START")
-        if scope not in RANGE_SCOPES:
-            raise SpecError(f"'{spec}': scope must be one of {', '.join(RANGE_SCOPES)}")
-        return {"start": start, "end": end, "scope": scope}
-    if alteration_type in STAR_TYPES:
-        if spec != "*":
-            raise SpecError(f"'{alteration_type}' takes the spec '*' (got '{spec}')")
-        return {}
-    # cytogenetic: terms joined by '&' (all required), alternatives by '|' (any one)
-    terms = []
-    for term_text in spec.split("&"):
-        alternatives = []
-        for alt_text in term_text.split("|"):
-            match = _CYTO_ALT.match(alt_text)
-            if not match or match["abn"] not in CYTOGENETIC_ABNORMALITIES:
-                raise SpecError(
-                    f"'{alt_text}' in '{spec}' is not a known abnormality "
-                    f"({', '.join(CYTOGENETIC_ABNORMALITIES)}) with optional '>=fraction'"
-                )
-            fraction = float(match["fraction"]) if match["fraction"] else None
-            if fraction is not None and not 0 < fraction <= 1:
-                raise SpecError(f"'{alt_text}': the clone-fraction threshold must be in (0, 1]")
-            alternatives.append({"abnormality": match["abn"], "min_fraction": fraction})
-        terms.append(alternatives)
-    return {"terms": terms}
-
-
-def spec_positions(alteration_type: str, parsed: dict) -> list[int]:
-    """Residue positions a parsed spec names (empty for types without positions)."""
-    if alteration_type == "protein_change":
-        return [change["start"] for change in parsed["changes"]]
-    if alteration_type == "codon":
-        return list(parsed["codons"])
-    if alteration_type == "aa_range":
-        return [parsed["start"], parsed["end"]]
-    return []
-
-
-def shift_protein_change(change: str, offset: int) -> str:
-    """Renumber a one-letter change by ``-offset`` (precursor → mature): A108T, 59 → A49T."""
-    parsed = parse_protein_change(change)
-    if parsed["start"] - offset < 1:
-        raise SpecError(f"'{change}' lies in the first {offset} residues (propeptide)")
-    match = _SINGLE.match(change)
-    if match:
-        return f"{match['ref']}{int(match['pos']) - offset}{match['kind']}"
-    match = _SPAN.match(change)
-    assert match is not None
-    return (
-        f"{match['ref']}{int(match['pos']) - offset}_{match['ref2']}"
-        f"{int(match['pos2']) - offset}{match['kind']}"
-    )
-
-
-def expected_literature_alias(alteration_type: str, spec: str, offset: int) -> str:
-    """The literature (mature) numbering of a precursor spec, '' when it has none."""
-    parsed = parse_spec(alteration_type, spec)
-    if alteration_type == "protein_change":
-        if any(change["start"] <= offset for change in parsed["changes"]):
-            return ""
-        return ",".join(shift_protein_change(c["change"], offset) for c in parsed["changes"])
-    if alteration_type == "codon":
-        if any(codon <= offset for codon in parsed["codons"]):
-            return ""
-        return ",".join(str(codon - offset) for codon in parsed["codons"])
-    if alteration_type == "aa_range":
-        if parsed["start"] <= offset:
-            return ""
-        return f"{parsed['start'] - offset}-{parsed['end'] - offset}"
-    return ""
-
-
-# ---------------------------------------------------------------------------
-# Sources
-# ---------------------------------------------------------------------------
-_PMID = re.compile(r"PMID:\s*(\S*?)(?=[)\s,;]|$)")
-_NCT = re.compile(r"\bNCT[0-9A-Za-z]*")
-_DOI = re.compile(r"^DOI:10\.\d{4,9}/\S+$")
-_YEAR = re.compile(r"\b(19|20)\d{2}\b")
-
-
-def source_problems(token: str) -> list[str]:
-    """Problems with one source: PMID:digits, DOI:10.x/y, NCT + 8 digits, or a citation.
-
-    A free-text citation must carry a year or an identifier, or say 'unverified' when the
-    curator could not confirm it; identifiers inside it are checked like bare ones.
-    """
-    problems = []
-    if not token:
-        return ["empty source"]
-    for pmid in _PMID.findall(token):
-        if not pmid.isdigit():
-            problems.append(f"PMID must be numeric (got 'PMID:{pmid}')")
-    for nct in _NCT.findall(token):
-        if not re.fullmatch(r"NCT\d{8}", nct):
-            problems.append(f"NCT id must be 'NCT' and 8 digits (got '{nct}')")
-    if token.upper().startswith("DOI") and not _DOI.match(token):
-        problems.append(f"DOI must look like DOI:10.1234/suffix (got '{token}')")
-    is_identifier = (
-        re.fullmatch(r"PMID:\d+", token) or re.fullmatch(r"NCT\d{8}", token) or _DOI.match(token)
-    )
-    names_identifier = _PMID.search(token) or _NCT.search(token) or "DOI:10." in token
-    if not is_identifier and not names_identifier and not problems:
-        if not _YEAR.search(token) and "unverified" not in token.lower():
-            problems.append(
-                f"citation '{token}' needs a year (or 'unverified'), or use PMID:/DOI:/NCT ids"
-            )
-    return problems
-
-
-def split_list(text: str, sep: str = ";") -> list[str]:
-    return [part.strip() for part in text.split(sep) if part.strip()] if text else []
 
 
 # ---------------------------------------------------------------------------
@@ -377,7 +116,8 @@ class Knowledge:
         return self.gene_aliases.get(name, name)
 
     def category_of(self, symbol: str) -> str | None:
-        """SPEC category of a panel gene (aliases accepted); None for genes off the panel."""
+        """Category (``mmresist.vocab.CATEGORIES``) of a panel gene (aliases accepted); None
+        for genes off the panel."""
         gene = self.genes.get(self.canonical_gene(symbol))
         return gene["category"] if gene else None
 
@@ -402,7 +142,7 @@ class Knowledge:
         )
 
     def drug_classes(self, drug: str) -> list[str]:
-        """SPEC drug-class ids of a drug given by any of its names."""
+        """Drug-class ids (``mmresist.vocab.DRUG_CLASSES``) of a drug given by any of its names."""
         return list(self.drugs[self.resolve_drug(drug)]["drug_classes"])
 
     # -- regimens ------------------------------------------------------------
@@ -455,19 +195,7 @@ class Knowledge:
     def to_json(self, path: str | os.PathLike) -> None:
         """Write the compiled knowledge deterministically and atomically."""
         text = json.dumps(self.as_dict(), ensure_ascii=False, sort_keys=True, indent=1) + "\n"
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".knowledge.", dir=target.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, text)
 
 
 # ---------------------------------------------------------------------------
@@ -567,591 +295,6 @@ def _build(version: str, tables: dict) -> Knowledge:
     )
 
 
-# ---------------------------------------------------------------------------
-# Reading and validating the folder
-# ---------------------------------------------------------------------------
-def _read_raw(directory: Path) -> tuple[str | None, dict[str, list[dict]], list[str]]:
-    """Version text and raw string rows per table, plus problems reading them."""
-    import pandas as pd
-
-    problems: list[str] = []
-    version = None
-    version_path = directory / "VERSION"
-    if not version_path.is_file():
-        problems.append(f"{version_path}: missing (a date-based version such as 2026.11.27)")
-    else:
-        version = version_path.read_text(encoding="utf-8").strip()
-        if not VERSION_PATTERN.match(version):
-            problems.append(f"{version_path}: '{version}' is not a date-based YYYY.MM.DD version")
-    raw: dict[str, list[dict]] = {}
-    for table in TABLES:
-        path = directory / f"{table}.tsv"
-        raw[table] = []
-        if not path.is_file():
-            problems.append(f"{path}: missing")
-            continue
-        try:
-            frame = pd.read_csv(
-                path,
-                sep="\t",
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                quoting=3,  # csv.QUOTE_NONE: quotes are text in curated summaries
-                encoding="utf-8",
-            )
-        except (ValueError, pd.errors.ParserError) as error:
-            problems.append(f"{path}: not a readable TSV ({error})")
-            continue
-        expected = list(COLUMNS[table])
-        if list(frame.columns) != expected:
-            problems.append(
-                f"{path}: columns {list(frame.columns)} differ from the expected {expected}"
-            )
-            continue
-        raw[table] = frame.to_dict("records")
-    return version, raw, problems
-
-
-def _schema_problems(table: str, rows: list[dict], path: Path) -> list[str]:
-    import jsonschema
-
-    schema_path = SCHEMA_DIR / f"{table}.schema.json"
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(schema)
-    problems = []
-    for number, row in enumerate(rows, start=2):
-        for error in sorted(validator.iter_errors(row), key=lambda e: list(e.path)):
-            column = error.path[0] if error.path else "(row)"
-            problems.append(f"{path.name} line {number}, column '{column}': {error.message}")
-    return problems
-
-
-def _yaml_loader():
-    """A safe YAML loader that keeps dates as strings (the schemas check their format)."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return Loader
-
-
-def _read_documents(directory: Path) -> tuple[dict[str, dict | None], list[str]]:
-    """The parsed YAML documents (None when missing or unreadable) and problems reading them."""
-    import yaml
-
-    documents: dict[str, dict | None] = {}
-    problems: list[str] = []
-    for name in DOCUMENTS:
-        path = directory / f"{name}.yaml"
-        documents[name] = None
-        if not path.is_file():
-            problems.append(f"{path}: missing")
-            continue
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())  # noqa: S506
-        except (UnicodeDecodeError, yaml.YAMLError) as error:
-            problems.append(f"{path}: not readable YAML ({error})")
-            continue
-        if not isinstance(data, dict):
-            problems.append(f"{path}: expected a mapping with 'format' at the top")
-            continue
-        documents[name] = data
-    return documents, problems
-
-
-def _document_schema_problems(name: str, data: dict) -> list[str]:
-    import jsonschema
-
-    schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(schema)
-    problems = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
-        problems.append(
-            f"{name}.yaml {_yaml_path(data, list(error.absolute_path))}: {error.message}"
-        )
-    return problems
-
-
-def _yaml_path(data: object, path: list) -> str:
-    """``trials[3].criteria[1].kind`` with the id of each list item that has one."""
-    text = ""
-    node = data
-    for step in path:
-        if isinstance(step, int):
-            label = str(step)
-            if isinstance(node, list) and step < len(node) and isinstance(node[step], dict):
-                item_id = node[step].get("id")
-                if isinstance(item_id, str):
-                    label = f"{step}:{item_id}"
-            text += f"[{label}]"
-        else:
-            text += f".{step}" if text else str(step)
-        try:
-            node = node[step]  # type: ignore[index]
-        except (KeyError, IndexError, TypeError):
-            node = None
-    return text or "(top)"
-
-
-def validate_knowledge(directory: str | os.PathLike) -> list[str]:
-    """Every problem in the knowledge folder; an empty list means valid."""
-    folder = Path(directory)
-    if not folder.is_dir():
-        return [f"{folder}: not a directory"]
-    version, raw, problems = _read_raw(folder)
-    for table in TABLES:
-        problems += _schema_problems(table, raw[table], folder / f"{table}.tsv")
-    documents, document_problems = _read_documents(folder)
-    problems += document_problems
-    for name in DOCUMENTS:
-        if documents[name] is not None:
-            problems += _document_schema_problems(name, documents[name])
-    if problems:
-        return problems
-    problems = _reference_problems(raw)
-    problems += _document_problems(raw, documents)
-    return problems
-
-
-def _coordinate_problems(rows: list[dict], symbols: dict[str, int]) -> list[str]:
-    """gene_coordinates.tsv: panel symbols only, one row per gene and build, start <= end,
-    and a build that is present covers every panel gene (region reading relies on it)."""
-    problems: list[str] = []
-    seen: dict[str, set[str]] = {}
-    for i, row in enumerate(rows):
-        where = _where("gene_coordinates", i, "symbol")
-        if row["symbol"] not in symbols:
-            problems.append(f"{where}: '{row['symbol']}' is not a symbol in genes.tsv")
-        genes = seen.setdefault(row["genome_build"], set())
-        if row["symbol"] in genes:
-            problems.append(f"{where}: a second {row['genome_build']} row for {row['symbol']}")
-        genes.add(row["symbol"])
-        if int(row["start"]) > int(row["end"]):
-            problems.append(
-                f"{_where('gene_coordinates', i, 'end')}: end {row['end']} is before "
-                f"start {row['start']}"
-            )
-    for build, genes in sorted(seen.items()):
-        missing = sorted(set(symbols) - genes)
-        if missing:
-            problems.append(
-                f"gene_coordinates.tsv: {build} has no row for {', '.join(missing)}; a build "
-                "must cover every panel gene or none"
-            )
-    return problems
-
-
-def _where(table: str, index: int, column: str) -> str:
-    return f"{table}.tsv line {index + 2}, column '{column}'"
-
-
-def _reference_problems(raw: dict[str, list[dict]]) -> list[str]:
-    problems: list[str] = []
-    # genes: unique symbols and aliases that point one way only
-    symbols: dict[str, int] = {}
-    for i, row in enumerate(raw["genes"]):
-        if row["symbol"] in symbols:
-            problems.append(f"{_where('genes', i, 'symbol')}: duplicate symbol {row['symbol']}")
-        symbols[row["symbol"]] = i
-        problems += _class_problems(row["drug_classes"], _where("genes", i, "drug_classes"))
-    alias_owner: dict[str, str] = {}
-    for i, row in enumerate(raw["genes"]):
-        for alias in split_list(row["aliases"]):
-            if alias in symbols:
-                problems.append(f"{_where('genes', i, 'aliases')}: '{alias}' is a panel symbol")
-            elif alias in alias_owner and alias_owner[alias] != row["symbol"]:
-                problems.append(
-                    f"{_where('genes', i, 'aliases')}: '{alias}' is also an alias of "
-                    f"{alias_owner[alias]}"
-                )
-            alias_owner[alias] = row["symbol"]
-    offsets = {
-        row["symbol"]: int(row["numbering_offset"])
-        for row in raw["genes"]
-        if row["numbering_offset"]
-    }
-    problems += _coordinate_problems(raw["gene_coordinates"], symbols)
-    # drugs: names that resolve one way only
-    generics: set[str] = set()
-    exact_names: dict[str, str] = {}
-    for i, row in enumerate(raw["drugs"]):
-        generic = row["generic_name"]
-        if generic in generics:
-            problems.append(f"{_where('drugs', i, 'generic_name')}: duplicate drug {generic}")
-        generics.add(generic)
-        problems += _class_problems(row["drug_classes"], _where("drugs", i, "drug_classes"))
-        if not split_list(row["drug_classes"]):
-            problems.append(f"{_where('drugs', i, 'drug_classes')}: a drug needs a class")
-        names = [generic, *split_list(row["brand_names"]), *split_list(row["abbreviations"])]
-        for name in names:
-            owner = exact_names.get(name)
-            if owner is not None and owner != generic:
-                problems.append(
-                    f"{_where('drugs', i, 'abbreviations')}: '{name}' already names {owner}"
-                )
-            exact_names[name] = generic
-    drug_classes = {
-        row["generic_name"]: set(split_list(row["drug_classes"])) for row in raw["drugs"]
-    }
-    # biomarkers
-    ids: set[str] = set()
-    for i, row in enumerate(raw["biomarkers"]):
-        if row["id"] in ids:
-            problems.append(f"{_where('biomarkers', i, 'id')}: duplicate id {row['id']}")
-        ids.add(row["id"])
-        try:
-            parse_spec(row["alteration_type"], row["alteration_spec"])
-        except SpecError as error:
-            problems.append(f"{_where('biomarkers', i, 'alteration_spec')}: {error}")
-            continue
-        gene = row["gene"]
-        if row["alteration_type"] == "cytogenetic":
-            if gene not in symbols and gene not in CYTOGENETIC_ABNORMALITIES:
-                problems.append(
-                    f"{_where('biomarkers', i, 'gene')}: '{gene}' is neither a panel gene nor a "
-                    "cytogenetic abnormality"
-                )
-        elif gene not in symbols:
-            problems.append(f"{_where('biomarkers', i, 'gene')}: '{gene}' is not in genes.tsv")
-        if gene in offsets:
-            problems += _alias_problems(
-                row, offsets[gene], _where("biomarkers", i, "literature_alias")
-            )
-        row_classes = split_list(row["drug_classes"])
-        problems += _class_problems(row["drug_classes"], _where("biomarkers", i, "drug_classes"))
-        for drug in split_list(row["drugs"]):
-            if drug not in generics:
-                problems.append(
-                    f"{_where('biomarkers', i, 'drugs')}: '{drug}' is not a generic name in "
-                    "drugs.tsv"
-                )
-            elif not drug_classes[drug] & set(row_classes):
-                problems.append(
-                    f"{_where('biomarkers', i, 'drug_classes')}: none of {row_classes} is a "
-                    f"class of {drug} ({sorted(drug_classes[drug])})"
-                )
-        if row["implication"] in ("resistance", "sensitivity", "eligibility") and not split_list(
-            row["drugs"]
-        ):
-            problems.append(
-                f"{_where('biomarkers', i, 'drugs')}: a {row['implication']} row names its drugs"
-            )
-        problems += _sources_problems(row["sources"], _where("biomarkers", i, "sources"))
-        try:
-            date.fromisoformat(row["last_reviewed"])
-        except ValueError:
-            problems.append(f"{_where('biomarkers', i, 'last_reviewed')}: not an ISO date")
-    # regimens
-    regimen_names: dict[str, str] = {}
-    for i, row in enumerate(raw["regimens"]):
-        for name in (row["abbreviation"], *split_list(row["aliases"])):
-            owner = regimen_names.get(name.casefold())
-            if owner is not None and owner != row["abbreviation"]:
-                problems.append(
-                    f"{_where('regimens', i, 'aliases')}: '{name}' already names regimen {owner}"
-                )
-            regimen_names[name.casefold()] = row["abbreviation"]
-        components = split_list(row["components"], "+")
-        for component in components:
-            if component not in generics:
-                problems.append(
-                    f"{_where('regimens', i, 'components')}: '{component}' is not a generic "
-                    "name in drugs.tsv"
-                )
-        for name in (row["abbreviation"], *split_list(row["aliases"])):
-            same = {exact_names[n] for n in exact_names if n.casefold() == name.casefold()}
-            if same and sorted(same) != sorted(set(components)):
-                problems.append(
-                    f"{_where('regimens', i, 'aliases')}: '{name}' is also a drug name "
-                    f"({', '.join(sorted(same))}) with other components"
-                )
-        problems += _sources_problems(row["sources"], _where("regimens", i, "sources"))
-    return problems
-
-
-# ---------------------------------------------------------------------------
-# Trials and rules: cross-references the schemas cannot check
-# ---------------------------------------------------------------------------
-@dataclass
-class _Context:
-    """What criteria and rules may refer to: drugs, genes, biomarker ids, lab tests."""
-
-    generics: set[str]
-    drug_classes: dict[str, set[str]]
-    symbols: set[str]
-    biomarker_ids: set[str]
-    lab_units: dict[str, str]
-
-
-def lab_test_units() -> dict[str, str]:
-    """Lab tests a criterion or rule may name → canonical unit (clinical tests + CrCl)."""
-    from mmresist.io.clinical import LAB_UNITS
-
-    units = {test: canonical for test, (canonical, _) in LAB_UNITS.items()}
-    units.update(DERIVED_LAB_UNITS)
-    return units
-
-
-def _document_problems(raw: dict[str, list[dict]], documents: dict) -> list[str]:
-    context = _Context(
-        generics={row["generic_name"] for row in raw["drugs"]},
-        drug_classes={
-            row["generic_name"]: set(split_list(row["drug_classes"])) for row in raw["drugs"]
-        },
-        symbols={row["symbol"] for row in raw["genes"]},
-        biomarker_ids={row["id"] for row in raw["biomarkers"]},
-        lab_units=lab_test_units(),
-    )
-    return _trial_problems(documents["trials"]["trials"], context) + _rule_problems(
-        documents["rules"], context
-    )
-
-
-def _trial_problems(trials: list[dict], context: _Context) -> list[str]:
-    problems: list[str] = []
-    seen_ids: set[str] = set()
-    seen_registry: dict[str, str] = {}
-    for index, trial in enumerate(trials):
-        where = f"trials.yaml trials[{index}:{trial['id']}]"
-        if trial["id"] in seen_ids:
-            problems.append(f"{where}.id: duplicate trial id {trial['id']}")
-        seen_ids.add(trial["id"])
-        registry_ids = [trial["nct_id"]] if trial["nct_id"] else []
-        registry_ids += trial.get("other_ids", [])
-        if not registry_ids:
-            problems.append(f"{where}.nct_id: a trial without an NCT id needs other_ids")
-        for registry_id in registry_ids:
-            owner = seen_registry.get(registry_id)
-            if owner is not None and owner != trial["id"]:
-                problems.append(f"{where}: registry id {registry_id} also names {owner}")
-            seen_registry[registry_id] = trial["id"]
-            if registry_id.upper().startswith("NCT") and not re.fullmatch(r"NCT\d{8}", registry_id):
-                problems.append(
-                    f"{where}.other_ids: NCT id must be 'NCT' and 8 digits (got '{registry_id}')"
-                )
-        problems += _status_problems(trial, where)
-        for key in ("agents", "comparator_agents"):
-            for drug in trial.get(key, []):
-                if drug not in context.generics:
-                    problems.append(f"{where}.{key}: '{drug}' is not a generic name in drugs.tsv")
-        if not trial["agents"] and not trial.get("other_agents"):
-            problems.append(f"{where}.agents: a trial names its agents (or other_agents)")
-        if not trial.get("other_agents"):
-            held = set().union(*(context.drug_classes.get(d, set()) for d in trial["agents"]))
-            for drug_class in trial["drug_classes"]:
-                if drug_class not in held:
-                    problems.append(
-                        f"{where}.drug_classes: no agent of the trial is a {drug_class}"
-                    )
-        problems += _source_list_problems(trial["sources"], f"{where}.sources")
-        try:
-            date.fromisoformat(trial["last_reviewed"])
-        except ValueError:
-            problems.append(f"{where}.last_reviewed: not an ISO date")
-        problems += _criteria_problems(trial["criteria"], f"{where}.criteria", context, top=True)
-    return problems
-
-
-def _status_problems(trial: dict, where: str) -> list[str]:
-    checked = trial["status_checked"]
-    if checked is None:
-        if trial["status"] != "unknown":
-            return [
-                f"{where}.status: '{trial['status']}' needs the date it was seen in "
-                "status_checked; without a date write status: unknown (and the wording seen "
-                "in status_as_seen)"
-            ]
-        return []
-    try:
-        date.fromisoformat(checked if len(checked) == 10 else f"{checked}-01")
-    except ValueError:
-        return [f"{where}.status_checked: '{checked}' is not a real date"]
-    return []
-
-
-def _source_list_problems(sources: list[str], where: str) -> list[str]:
-    if not sources:
-        return [f"{where}: no source"]
-    return [f"{where}: {problem}" for token in sources for problem in source_problems(token)]
-
-
-def _criteria_problems(
-    criteria: list[dict], where: str, context: _Context, *, top: bool
-) -> list[str]:
-    problems: list[str] = []
-    ids: set[str] = set()
-    for index, criterion in enumerate(criteria):
-        label = f"{where}[{index}:{criterion['id']}]" if "id" in criterion else f"{where}[{index}]"
-        if "id" in criterion:
-            if criterion["id"] in ids:
-                problems.append(f"{label}.id: duplicate criterion id")
-            ids.add(criterion["id"])
-        problems += _criterion_problems(criterion, label, context, top=top)
-    return problems
-
-
-def _criterion_problems(criterion: dict, where: str, context: _Context, *, top: bool) -> list[str]:
-    kind = criterion["type"]
-    problems: list[str] = []
-    if kind not in CRITERION_PARAMS:
-        return [f"{where}.type: unknown criterion type '{kind}' ({', '.join(CRITERION_TYPES)})"]
-    extra = set(criterion) - CRITERION_COMMON - CRITERION_PARAMS[kind]
-    if extra:
-        problems.append(f"{where}: '{kind}' takes no {', '.join(sorted(extra))}")
-    if not top and "kind" in criterion:
-        problems.append(f"{where}.kind: only top-level criteria say inclusion or exclusion")
-    if kind in ("prior_lines", "age"):
-        low, high = criterion.get("min"), criterion.get("max")
-        if low is not None and high is not None and low > high:
-            problems.append(f"{where}: min {low} is above max {high}")
-        if kind == "prior_lines" and any(v is not None and v != int(v) for v in (low, high)):
-            problems.append(f"{where}: prior lines are whole numbers")
-    elif kind in ("exposed_drug", "refractory_drug"):
-        if criterion["drug"] not in context.generics:
-            problems.append(
-                f"{where}.drug: '{criterion['drug']}' is not a generic name in drugs.tsv"
-            )
-    elif kind == "not_refractory_class":
-        if criterion.get("kind") == "exclusion":
-            problems.append(
-                f"{where}.kind: not_refractory_class is an inclusion; write refractory_class "
-                "as an inclusion instead of a double negative"
-            )
-    elif kind == "prior_target_therapy":
-        expected = "exclusion" if criterion["rule"] == "excluded" else "inclusion"
-        if "kind" in criterion and criterion["kind"] != expected:
-            problems.append(f"{where}.kind: rule '{criterion['rule']}' goes with kind '{expected}'")
-    elif kind == "biomarker":
-        problems += _biomarker_criterion_problems(criterion, where, context)
-    elif kind == "lab":
-        problems += _lab_problems(criterion["test"], criterion["unit"], where, context)
-    elif kind in ("any_of", "all_of"):
-        problems += _criteria_problems(
-            criterion["criteria"], f"{where}.criteria", context, top=False
-        )
-    return problems
-
-
-def _biomarker_criterion_problems(criterion: dict, where: str, context: _Context) -> list[str]:
-    if "biomarker_id" in criterion:
-        if set(criterion) & {"gene", "alteration_type", "spec"}:
-            return [f"{where}: give either biomarker_id or alteration_type and spec, not both"]
-        if criterion["biomarker_id"] not in context.biomarker_ids:
-            return [f"{where}.biomarker_id: '{criterion['biomarker_id']}' is not in biomarkers.tsv"]
-        return []
-    problems = []
-    try:
-        parse_spec(criterion["alteration_type"], criterion["spec"])
-    except SpecError as error:
-        problems.append(f"{where}.spec: {error}")
-    gene = criterion.get("gene")
-    if criterion["alteration_type"] != "cytogenetic" and gene is None:
-        problems.append(f"{where}.gene: a {criterion['alteration_type']} criterion names its gene")
-    if gene is not None and gene not in context.symbols:
-        problems.append(f"{where}.gene: '{gene}' is not a symbol in genes.tsv")
-    return problems
-
-
-def _lab_problems(test: str, unit: str, where: str, context: _Context) -> list[str]:
-    if test not in context.lab_units:
-        return [f"{where}.test: unknown lab test '{test}' ({', '.join(sorted(context.lab_units))})"]
-    if unit != context.lab_units[test]:
-        return [
-            f"{where}.unit: '{unit}' is not the canonical unit of {test} "
-            f"('{context.lab_units[test]}')"
-        ]
-    return []
-
-
-def _rule_problems(rules: dict, context: _Context) -> list[str]:
-    problems: list[str] = []
-    ids: set[str] = set()
-    for index, rule in enumerate(rules["supportive_care"]):
-        where = f"rules.yaml supportive_care[{index}:{rule['id']}]"
-        if rule["id"] in ids:
-            problems.append(f"{where}.id: duplicate rule id {rule['id']}")
-        ids.add(rule["id"])
-        for drug in rule.get("applies_to", {}).get("drugs", []):
-            if drug not in context.generics:
-                problems.append(f"{where}.applies_to: '{drug}' is not a generic name in drugs.tsv")
-        if "test" in rule:
-            problems += _lab_problems(rule["test"], rule["unit"], where, context)
-        for number, band in enumerate(rule.get("bands", [])):
-            low, high = band["lower"], band["upper"]
-            if low is not None and high is not None and low >= high:
-                problems.append(f"{where}.bands[{number}]: lower {low} is not below upper {high}")
-        problems += _source_list_problems(rule["source"], f"{where}.source")
-    risk = rules["risk"]
-    for key, section in risk.items():
-        where = f"rules.yaml risk.{key}"
-        if section["id"] in ids:
-            problems.append(f"{where}.id: duplicate rule id {section['id']}")
-        ids.add(section["id"])
-        problems += _source_list_problems(section["source"], f"{where}.source")
-    high_risk = risk["high_risk"]
-    problems += _criteria_problems(
-        high_risk["criteria"], "rules.yaml risk.high_risk.criteria", context, top=False
-    )
-    for key in ("iss", "r_iss"):
-        for number, stage in enumerate(risk[key]["stages"]):
-            problems += _criteria_problems(
-                stage.get("criteria", []),
-                f"rules.yaml risk.{key}.stages[{number}].criteria",
-                context,
-                top=False,
-            )
-    cyto_specs = [("risk.r_iss.high_risk_cytogenetics", risk["r_iss"]["high_risk_cytogenetics"])]
-    cyto_specs += [
-        (f"risk.r2_iss.points[{number}].spec", item["spec"])
-        for number, item in enumerate(risk["r2_iss"]["points"])
-        if "spec" in item
-    ]
-    for where, spec in cyto_specs:
-        try:
-            parse_spec("cytogenetic", spec)
-        except SpecError as error:
-            problems.append(f"rules.yaml {where}: {error}")
-    for number, group in enumerate(risk["r2_iss"]["groups"]):
-        if group["min"] > group["max"]:
-            problems.append(f"rules.yaml risk.r2_iss.groups[{number}]: min is above max")
-    return problems
-
-
-def _class_problems(text: str, where: str) -> list[str]:
-    return [
-        f"{where}: unknown drug class '{value}'"
-        for value in split_list(text)
-        if value not in DRUG_CLASSES
-    ]
-
-
-def _sources_problems(text: str, where: str) -> list[str]:
-    tokens = split_list(text)
-    if not tokens:
-        return [f"{where}: no source"]
-    return [f"{where}: {problem}" for token in tokens for problem in source_problems(token)]
-
-
-def _alias_problems(row: dict, offset: int, where: str) -> list[str]:
-    kind = row["alteration_type"]
-    if kind not in ("protein_change", "codon", "aa_range"):
-        return []
-    expected = expected_literature_alias(kind, row["alteration_spec"], offset)
-    if row["literature_alias"] != expected:
-        return [
-            f"{where}: '{row['literature_alias']}' does not match the spec "
-            f"'{row['alteration_spec']}' minus the numbering offset {offset} "
-            f"(expected '{expected}')"
-        ]
-    return []
-
-
 def source_files(path: str | os.PathLike) -> list[Path]:
     """The files of a knowledge folder that a compiled JSON is made from, sorted."""
     folder = Path(path)
@@ -1214,7 +357,7 @@ def load_knowledge(path: str | os.PathLike) -> Knowledge:
             raise KnowledgeError(
                 f"knowledge in {source} is invalid ({len(problems)} problems):\n  {shown}{more}"
             )
-        version, raw, _ = _read_raw(source)
+        version, raw, _ = read_raw(source)
         assert version is not None
         tables = {
             "genes": [_gene_record(row) for row in raw["genes"]],
@@ -1223,7 +366,7 @@ def load_knowledge(path: str | os.PathLike) -> Knowledge:
             "regimens": [_regimen_record(row) for row in raw["regimens"]],
             "gene_coordinates": [_coordinate_record(row) for row in raw["gene_coordinates"]],
         }
-        documents, _ = _read_documents(source)
+        documents, _ = read_documents(source)
         trials, rules = documents["trials"], documents["rules"]
         assert trials is not None and rules is not None
         tables["trials"] = [_trial_record(trial) for trial in trials["trials"]]
@@ -1293,17 +436,14 @@ def describe_gene(knowledge: Knowledge, name: str) -> str:
 
 
 __all__ = [
-    "CRITERION_TYPES",
+    "FORMAT",
+    "REGION_PADDING",
     "Knowledge",
-    "ROLES",
-    "SpecError",
     "UnknownDrugError",
     "UnknownRegimenError",
+    "builds_with_coordinates",
+    "compiled_is_fresh",
     "describe_gene",
-    "expected_literature_alias",
-    "lab_test_units",
     "load_knowledge",
-    "parse_spec",
-    "source_problems",
-    "validate_knowledge",
+    "source_digest",
 ]
