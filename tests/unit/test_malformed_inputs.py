@@ -237,7 +237,7 @@ CASES = {
         garbage("samples.tsv", samples), None, None, ("not UTF-8", "expected a plain UTF-8 TSV")
     ),
     "garbage labs -> read_table": Bad(
-        garbage("labs.tsv", labs), None, None, ("not UTF-8", "expected a UTF-8 TSV")
+        garbage("labs.tsv", labs), None, None, ("not UTF-8", "expected a plain UTF-8 TSV")
     ),
     "garbage copy number -> read_copy_number": Bad(
         garbage("s.cns", cnv), None, None, ("cannot read the file", "tab-separated text table")
@@ -332,7 +332,7 @@ CASES = {
         sheet_rows("P1\tS1\trelapse\t2024-02-30\t{vcf}"),
         2,
         "collection_date",
-        ("invalid value", "ISO 8601, YYYY-MM-DD", "'2024-02-30'"),
+        ("invalid value", "ISO 8601 date YYYY-MM-DD", "calendar", "'2024-02-30'"),
     ),
     "labs, day-first date -> read_table": Bad(
         written("labs.tsv", f"{LABS_HEADER}\nP1\t02/01/2024\tldh\t200\tU/L\n", labs),

@@ -40,7 +40,7 @@ def test_valid_sheet_is_read_with_types(tmp_path, vcf):
         ("../x\tS1\trelapse\t2024-01-02\t{vcf}", 2, "patient_id", "matching"),
         ("..\tS1\trelapse\t2024-01-02\t{vcf}", 2, "patient_id", "reserved"),
         ("P1\tS1\trelapse\t2024-01-02\t/no/such.vcf", 2, "vcf", "does not exist"),
-        ("P1\tS1\trelapse\t2024-01-02\t{vcf}\t\t\t\t1.5", 2, "purity", "maximum 1"),
+        ("P1\tS1\trelapse\t2024-01-02\t{vcf}\t\t\t\t1.5", 2, "purity", "≤ 1"),
         ("P1\tS1\trelapse\t2024-01-02\t{vcf}\t\t{vcf}", 2, "cnv_format", "needs its format"),
         ("P1\tS1\trelapse\t2024-01-02", 2, "vcf", "missing"),
     ],

@@ -1,24 +1,19 @@
-"""Reading, type conversion and validation of the clinical tables (SPEC §2)."""
+"""Reading, type conversion and validation of the clinical tables (therapy lines, labs,
+cytogenetics, MRD)."""
 
 from __future__ import annotations
 
-import csv
-import math
 import re
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Callable
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from mmresist.errors import InputError
+from mmresist.io.tabular import cell, convert_cell, load_schema, read_tsv, validate_row
 from mmresist.vocab import CLINICAL_TABLES, CYTOGENETIC_ABNORMALITIES
 
-SCHEMA_DIR = Path(str(resources.files("mmresist.io") / "schemas"))
-
-# Cells that mean "no value"; NA is what R and many LIMS exports write.
-EMPTY_CELLS = frozenset({"", "NA", "N/A", "na", "n/a"})
+__all__ = ["LAB_UNITS", "accepted_units", "convert_lab", "load_schema", "read_table", "rows_for"]
 
 # Columns every table must have in its header even when a row may leave them empty;
 # labs need `unit` as a column although the unitless FLC ratio leaves it blank.
@@ -27,11 +22,8 @@ EXTRA_REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {"labs": ("unit",)}
 # Columns holding a fraction 0-1, where a trailing '%' is unambiguous and divided by 100.
 FRACTION_COLUMNS = frozenset({("cytogenetics", "clone_fraction"), ("mrd", "value")})
 
-DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-INTEGER_PATTERN = re.compile(r"^[+-]?[0-9]+$")
-POWER_OF_TEN = re.compile(r"^10\s*\^\s*(-?[0-9]+)$")
-
-# Synonyms clinicians write for the SPEC test ids (keys: lower case, '_' for space/'-').
+# Synonyms clinicians write for the labs schema's test ids (keys: lower case, '_' for
+# space and '-').
 TEST_SYNONYMS = {
     "haemoglobin": "hemoglobin",
     "hb": "hemoglobin",
@@ -49,7 +41,8 @@ TEST_SYNONYMS = {
     "kappa_lambda_ratio": "flc_ratio",
 }
 
-# ISCN shorthand that means exactly one SPEC abnormality (keys: lower case, no spaces).
+# ISCN shorthand that means exactly one of vocab.CYTOGENETIC_ABNORMALITIES (keys: lower
+# case, no spaces).
 ABNORMALITY_SYNONYMS = {
     "17p-": "del(17p)",
     "del17p": "del(17p)",
@@ -142,34 +135,16 @@ def accepted_units(test: str) -> str:
     return f"a unit for {test}: " + ", ".join([canonical, *others])
 
 
-@cache
-def load_schema(kind: str) -> dict[str, Any]:
-    """The JSON schema of a clinical table, as shared with the Snakemake validation."""
-    import yaml
-
-    with open(SCHEMA_DIR / f"{kind}.schema.yaml", encoding="utf-8") as stream:
-        return yaml.safe_load(stream)
-
-
-@cache
-def _validator(kind: str):
-    # Imported here: jsonschema costs an import only when a table is actually read.
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(
-        load_schema(kind), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
-
-
 def read_table(path: str | Path, kind: str, *, patient_id: str | None = None) -> list[dict]:
     """Read, convert and validate a clinical table; return one dict per data row.
 
-    ``kind`` is one of ``therapy_lines``, ``labs``, ``cytogenetics``, ``mrd``. Each row
-    has every column of the table's schema (``None`` when the cell is empty), dates as
-    ``datetime.date``, numbers as ``int``/``float``, enum values spelled canonically, and
-    the bookkeeping keys ``_file`` and ``_line`` (header = line 1) that later errors cite.
-    Labs rows also get ``value_canonical`` and ``unit_canonical``. Columns the schema does
-    not name are dropped, so free text or identifiers never travel into a report.
+    ``kind`` is one of ``vocab.CLINICAL_TABLES``. Each row has every column of the table's
+    schema (``None`` when the cell is empty), dates as ``datetime.date``, numbers as
+    ``int``/``float``, enum values spelled canonically, and the bookkeeping keys ``_file``
+    and ``_line`` (header = line 1) that later errors cite. Labs rows also get
+    ``value_canonical`` and ``unit_canonical``. Columns the schema does not name are
+    dropped, so free text or identifiers never travel into a report. Therapy lines are
+    checked for dates before start_date and for a line number given twice per patient.
 
     With ``patient_id`` only that patient's rows are converted and validated (the header
     always is); the workflow validates every row once before any job runs, and a
@@ -184,40 +159,28 @@ def read_table(path: str | Path, kind: str, *, patient_id: str | None = None) ->
     schema = load_schema(kind)
     properties: dict[str, dict[str, Any]] = schema["properties"]
     input_columns = [name for name in properties if not name.endswith("_canonical")]
-    lines = _tsv_lines(file)
-    first = next(lines, None)
-    header = _header(first, file)
-    header_line = first[0] if first else 1
-    required = list(schema["required"]) + list(EXTRA_REQUIRED_COLUMNS.get(kind, ()))
-    for column in required:
-        if column not in header:
-            raise InputError(
-                f"missing required column '{column}'",
-                file=file,
-                line=header_line,
-                field=column,
-                expected="a header row with columns " + ", ".join(required),
-                got="\t".join(name for name in header if name),
-            )
-    positions = {name: header.index(name) for name in input_columns if name in header}
+    table = read_tsv(file)
+    table.require(list(schema["required"]) + list(EXTRA_REQUIRED_COLUMNS.get(kind, ())))
+    positions = {name: index for name in input_columns if (index := table.column(name)) is not None}
 
     rows: list[dict] = []
-    for number, cells in lines:
-        if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header) :]):
-            raise InputError(
-                f"{len(cells)} cells but the header has {len(header)} columns",
-                file=file,
-                line=number,
-                expected="one cell per header column, separated by tabs",
-            )
-        texts = {name: _cell(cells, index) for name, index in positions.items()}
+    for number, cells in table.rows:
+        texts = {name: cell(cells, index) for name, index in positions.items()}
         if patient_id is not None and texts.get("patient_id") != patient_id:
             continue
         row: dict[str, Any] = {name: None for name in input_columns}
         for name, text in texts.items():
             if text is not None:
                 row[name] = _convert(kind, name, text, properties[name], file=file, line=number)
-        _validate(kind, row, texts, header, file=file, line=number)
+        validate_row(
+            kind,
+            row,
+            file=file,
+            line=number,
+            texts=texts,
+            order=table.header,
+            missing=_accepted_units_if(kind, row),
+        )
         if kind == "labs":
             _add_canonical_unit(row, file=file, line=number)
         elif kind == "therapy_lines":
@@ -235,94 +198,10 @@ def rows_for(rows: list[dict], patient_id: str) -> list[dict]:
     return [row for row in rows if row.get("patient_id") == patient_id]
 
 
-def _tsv_lines(file: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of every non-blank, non-comment line; the header is line 1."""
-    if not Path(file).is_file():
-        raise InputError("file does not exist", file=file)
-    with open(file, "rb") as probe:
-        if probe.read(2) == b"\x1f\x8b":
-            raise InputError(
-                "the file is gzip-compressed", file=file, expected="a plain UTF-8 TSV file"
-            )
-    try:
-        with open(file, encoding="utf-8-sig", newline="") as stream:
-            # QUOTE_NONE keeps one record per physical line, so line numbers stay true
-            # even when a free-text cell holds a stray quote.
-            reader = csv.reader(stream, delimiter="\t", quoting=csv.QUOTE_NONE)
-            for cells in reader:
-                number = reader.line_num
-                if not cells or not "".join(cells).strip():
-                    continue
-                if number > 1 and cells[0].lstrip().startswith("#"):
-                    continue
-                yield number, cells
-    except UnicodeDecodeError as error:
-        raise InputError(
-            f"not UTF-8 text ({error.reason} at byte {error.start})",
-            file=file,
-            expected="a UTF-8 TSV file",
-        ) from None
-
-
-def _header(first: tuple[int, list[str]] | None, file: str) -> list[str]:
-    if first is None:
-        raise InputError("empty file", file=file, expected="a tab-separated header row")
-    number, cells = first
-    # Column names are matched case-insensitively: Patient_ID is patient_id.
-    header = [cell.strip().lower() for cell in cells]
-    while header and not header[-1]:
-        header.pop()  # a trailing tab after the last column name
-    if len(header) == 1 and ("," in header[0] or " " in header[0]):
-        raise InputError(
-            "header is not tab-separated",
-            file=file,
-            line=number,
-            expected="tab-separated column names",
-            got=cells[0],
-        )
-    seen: set[str] = set()
-    for name in header:
-        if name and name in seen:
-            raise InputError(
-                "column appears twice in the header", file=file, line=number, field=name
-            )
-        seen.add(name)
-    return header
-
-
-def _cell(cells: list[str], index: int) -> str | None:
-    if index >= len(cells):
-        return None
-    text = cells[index].strip()
-    return None if text in EMPTY_CELLS else text
-
-
 def _convert(
     kind: str, column: str, text: str, prop: dict[str, Any], *, file: str, line: int
 ) -> Any:
-    """Turn one cell's text into the type its schema property declares."""
-
-    def refuse(expected: str) -> InputError:
-        return InputError(
-            "invalid value", file=file, line=line, field=column, expected=expected, got=text
-        )
-
-    if prop.get("format") == "date":
-        if not DATE_PATTERN.match(text):
-            raise refuse("an ISO 8601 date YYYY-MM-DD")
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise refuse("an ISO 8601 date YYYY-MM-DD that exists in the calendar") from None
-    declared = prop.get("type")
-    if declared == "integer":
-        if not INTEGER_PATTERN.match(text):
-            raise refuse("a whole number")
-        return int(text)
-    if declared == "number":
-        return _number(
-            text, refuse, percent=(kind, column) in FRACTION_COLUMNS, power=column == "sensitivity"
-        )
+    """Turn one cell's text into the type its schema property declares, spelled canonically."""
     if column == "test":
         name = re.sub(r"[\s-]+", "_", text.lower())
         return TEST_SYNONYMS.get(name, name)
@@ -335,103 +214,23 @@ def _convert(
         # Case-insensitive input, canonical spelling out (scr -> sCR, YES -> yes).
         canonical = {str(item).lower(): item for item in prop["enum"]}
         return canonical.get(text.lower(), text)
-    return text
-
-
-def _number(text: str, refuse, *, percent: bool, power: bool) -> float:
-    raw = text
-    divisor = 1.0
-    if raw.endswith("%") and percent:
-        raw, divisor = raw[:-1].strip(), 100.0
-    exponent = POWER_OF_TEN.match(raw) if power else None
-    if exponent:
-        return 10.0 ** int(exponent.group(1))
-    try:
-        value = float(raw)
-    except ValueError:
-        hint = "; use a dot as the decimal separator" if re.match(r"^-?\d+,\d+$", raw) else ""
-        raise refuse(f"a number{hint}") from None
-    if not math.isfinite(value):
-        raise refuse("a finite number")
-    return value / divisor
-
-
-def _validate(
-    kind: str,
-    row: dict[str, Any],
-    texts: dict[str, str | None],
-    header: list[str],
-    *,
-    file: str,
-    line: int,
-) -> None:
-    """Validate the row as Snakemake will see it (dates as ISO text, empty cells absent).
-
-    The first problem in header order becomes the error; it quotes the cell as written.
-    """
-    instance = {
-        key: value.isoformat() if isinstance(value, date) else value
-        for key, value in row.items()
-        if value is not None
-    }
-    validator = _validator(kind)
-    if validator.is_valid(instance):
-        return
-    schema = load_schema(kind)
-    order = {name: index for index, name in enumerate(header)}
-    problems = []
-    for error in validator.iter_errors(instance):
-        if error.validator == "required":
-            missing = [name for name in error.validator_value if name not in instance]
-            field = missing[0] if missing else None
-        else:
-            field = str(error.path[0]) if error.path else None
-        problems.append((order.get(field, len(order)), str(field), error, field))
-    _, _, error, field = min(problems, key=lambda item: item[:2])
-    if error.validator == "required":
-        if kind == "labs" and field == "unit" and row.get("test") in LAB_UNITS:
-            expected = accepted_units(row["test"])
-        else:
-            expected = schema["properties"].get(field, {}).get("description", "").strip()
-        raise InputError(
-            "required value is missing",
-            file=file,
-            line=line,
-            field=field,
-            expected=expected or "a value",
-            got="",
-        )
-    raise InputError(
-        "invalid value",
+    return convert_cell(
+        text,
+        prop,
         file=file,
         line=line,
-        field=field,
-        expected=_expected(error, schema["properties"].get(field, {})),
-        got=texts.get(field) if field in texts else _original(row.get(field)),
+        column=column,
+        percent=(kind, column) in FRACTION_COLUMNS,
+        power_of_ten=column == "sensitivity",
     )
 
 
-def _expected(error, prop: dict[str, Any]) -> str:
-    validator, value = error.validator, error.validator_value
-    if validator == "enum":
-        return "one of " + ", ".join(map(str, value))
-    if validator == "minimum":
-        return f"a value ≥ {value}"
-    if validator == "maximum":
-        return f"a value ≤ {value}" + (" (a fraction 0-1)" if value == 1 else "")
-    if validator == "exclusiveMinimum":
-        return f"a value > {value}"
-    if validator in ("pattern", "format"):
-        return prop.get("description", "").strip() or f"text matching {value}"
-    if validator == "type":
-        return f"a {value}"
-    if validator == "minLength":
-        return "a non-empty value"
-    return error.message
-
-
-def _original(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
+def _accepted_units_if(kind: str, row: dict[str, Any]) -> Callable[[str], str | None] | None:
+    """For a labs row missing its unit, the units accepted for its test."""
+    if kind != "labs" or row.get("test") not in LAB_UNITS:
+        return None
+    test = row["test"]
+    return lambda column: accepted_units(test) if column == "unit" else None
 
 
 def _add_canonical_unit(row: dict[str, Any], *, file: str, line: int) -> None:
