@@ -24,10 +24,9 @@ from mmresist.ingest.annotation import (
     classify_description,
     detect_layout,
     normalise_consequence,
-    normalise_hgvsp,
     parse_entries,
-    protein_change,
 )
+from mmresist.ingest.hgvs import normalise_hgvsp, protein_change
 
 
 def layout_of(tmp_path, *info: str) -> AnnotationLayout:

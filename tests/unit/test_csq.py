@@ -15,6 +15,7 @@ import pytest
 from mmresist.cli import main
 from mmresist.errors import InputError
 from mmresist.ingest import csq
+from mmresist.ingest import reference as references
 from mmresist.ingest.vcf import read_sample
 
 COMPLEMENT = str.maketrans("ACGT", "TGCA")
@@ -445,7 +446,7 @@ def test_haplotype_mode_gives_compound_references(tmp_path, genome, reference):
 
 
 def served(genome: Genome) -> dict[str, bytes]:
-    urls = csq.reference_urls("GRCh38")
+    urls = references.reference_urls("GRCh38")
     return {
         urls["fasta"]: gzip.compress(fasta_text(genome).encode()),
         urls["gff3"]: gzip.compress(gff3_text().encode()),
@@ -461,14 +462,14 @@ def test_download_builds_indexed_reference(tmp_path, genome):
         return io.BytesIO(content[url])
 
     outdir = tmp_path / "resources" / "reference" / "GRCh38"
-    reference = csq.download("GRCh38", outdir, fetch=fetch)
+    reference = references.download("GRCh38", outdir, fetch=fetch)
     assert reference.downloaded
     assert sorted(os.listdir(outdir)) == sorted(
         ["genome.fa.gz", "genome.fa.gz.fai", "genome.fa.gz.gzi", "genes.gff3.gz", "manifest.json"]
     )
-    assert all(f"release-{csq.ENSEMBL_RELEASE}" in url for url in asked)
+    assert all(f"release-{references.ENSEMBL_RELEASE}" in url for url in asked)
     manifest = json.loads((outdir / "manifest.json").read_text())
-    assert manifest["ensembl_release"] == csq.ENSEMBL_RELEASE
+    assert manifest["ensembl_release"] == references.ENSEMBL_RELEASE
     for entry in manifest["files"]:
         assert entry["sha256_download"] == hashlib.sha256(content[entry["url"]]).hexdigest()
         assert entry["sha256"] == hashlib.sha256((outdir / entry["path"]).read_bytes()).hexdigest()
@@ -490,7 +491,7 @@ def test_download_builds_indexed_reference(tmp_path, genome):
     def refuse(url):
         raise AssertionError(f"fetched {url}")
 
-    assert not csq.download("GRCh38", outdir, fetch=refuse).downloaded
+    assert not references.download("GRCh38", outdir, fetch=refuse).downloaded
 
 
 def test_download_failure_leaves_nothing_that_looks_complete(tmp_path, genome):
@@ -503,22 +504,22 @@ def test_download_failure_leaves_nothing_that_looks_complete(tmp_path, genome):
 
     outdir = tmp_path / "ref"
     with pytest.raises(InputError, match="connection reset"):
-        csq.download("GRCh38", outdir, fetch=fetch)
+        references.download("GRCh38", outdir, fetch=fetch)
     assert os.listdir(outdir) == []
 
 
 def test_grch37_urls_use_the_grch37_tree():
-    urls = csq.reference_urls("GRCh37")
+    urls = references.reference_urls("GRCh37")
     assert urls["gff3"].startswith("https://ftp.ensembl.org/pub/grch37/release-")
     assert urls["gff3"].endswith("Homo_sapiens.GRCh37.87.gff3.gz")
     assert "GRCh37.dna.primary_assembly.fa.gz" in urls["fasta"]
     with pytest.raises(InputError):
-        csq.reference_urls("hg19")
+        references.reference_urls("hg19")
 
 
 def test_cli_resources_download(tmp_path, genome, monkeypatch, capsys):
     content = served(genome)
-    monkeypatch.setattr(csq, "_urlopen", lambda url: io.BytesIO(content[url]))
+    monkeypatch.setattr(references, "_urlopen", lambda url: io.BytesIO(content[url]))
     outdir = tmp_path / "GRCh38"
     assert main(["resources", "download", "--build", "GRCh38", "--outdir", str(outdir)]) == 0
     assert (outdir / "manifest.json").exists()

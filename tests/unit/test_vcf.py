@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 
 import pysam
 import pytest
@@ -22,15 +23,10 @@ from vcf_fixtures import (
 
 from mmresist.errors import AnnotationMissingError, InputError
 from mmresist.ingest.annotation import AnnotationLayout
-from mmresist.ingest.vcf import (
-    allele_depths,
-    allele_lookup,
-    choose_tumor_sample,
-    genome_build_from_header,
-    header_formats,
-    panel_prefilter,
-    read_sample,
-)
+from mmresist.ingest.depths import allele_depths
+from mmresist.ingest.header import choose_tumor_sample, genome_build_from_header, header_formats
+from mmresist.ingest.records import allele_lookup, panel_prefilter
+from mmresist.ingest.vcf import read_sample
 
 PANEL = {"KRAS", "NRAS", "TP53", "PSMB5", "CRBN", "IKZF1"}
 MUTECT2 = ("GT", "AD", "AF", "DP")
@@ -658,17 +654,22 @@ def index_file(path):
 def parallel_always(monkeypatch):
     """Read every indexed file in parallel however small, and record whether it was."""
     import mmresist.ingest.vcf as vcf_module
+    from mmresist.ingest.regions import WholeReadNeeded
 
     monkeypatch.setattr(vcf_module, "PARALLEL_MIN_RECORDS", 0)
     used: list[bool] = []
-    original = vcf_module._read_parallel
+    original = vcf_module.read_parallel
 
     def spy(setup, plan):
-        parts = original(setup, plan)
-        used.append(parts is not None)
+        try:
+            parts = original(setup, plan)
+        except WholeReadNeeded:
+            used.append(False)
+            raise
+        used.append(True)
         return parts
 
-    monkeypatch.setattr(vcf_module, "_read_parallel", spy)
+    monkeypatch.setattr(vcf_module, "read_parallel", spy)
     return used
 
 
@@ -834,31 +835,58 @@ def test_missing_annotation_is_reported_before_the_tumour_column(tmp_path):
 
 def test_counts_that_disagree_with_the_index_fall_back_to_one_pass(tmp_path, parallel_always,
                                                                    monkeypatch):  # fmt: skip
-    import mmresist.ingest.vcf as vcf_module
+    import dataclasses
+
+    import mmresist.ingest.regions as regions_module
+    from mmresist.ingest.regions import WholeReadNeeded
 
     path = index_file(write_vcf(tmp_path, "multi", several_contigs_vep(), kind="vcf.gz"))
     one_pass = read_sample(
         vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=1
     )
-    real = vcf_module._index_counts
+    real = regions_module.index_counts
     monkeypatch.setattr(
-        vcf_module, "_index_counts", lambda p: [(name, n + 1) for name, n in real(p)]
+        regions_module, "index_counts", lambda p: [(name, n + 1) for name, n in real(p)]
     )
     again = read_sample(
         vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2
     )
     assert parallel_always == [False]
-    assert again == one_pass
-    monkeypatch.setattr(vcf_module, "_index_counts", lambda p: None)  # no counts: one pass
-    assert (
-        read_sample(vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2)
-        == one_pass
+    # The same result as one pass, plus a QC warning that says why one pass was needed.
+    (note,) = [warning for warning in again.warnings if warning not in one_pass.warnings]
+    assert note.startswith("not read by contig in worker processes, read in one pass:")
+    assert re.search(r"the index promised \d+ records in contigs? \S+, a worker read \d+", note)
+    assert dataclasses.replace(again, warnings=one_pass.warnings) == one_pass
+
+    def no_counts(path):
+        raise WholeReadNeeded("its index gives no per-contig record counts")
+
+    monkeypatch.setattr(regions_module, "index_counts", no_counts)
+    plain = read_sample(
+        vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2
     )
     assert parallel_always == [False]
+    assert dataclasses.replace(plain, warnings=one_pass.warnings) == one_pass
+    assert any("gives no per-contig record counts" in warning for warning in plain.warnings)
+
+
+def test_a_programming_error_in_a_worker_is_not_read_as_a_bad_file(
+    tmp_path, parallel_always, monkeypatch
+):
+    import mmresist.ingest.regions as regions_module
+
+    path = index_file(write_vcf(tmp_path, "multi", several_contigs_vep(), kind="vcf.gz"))
+
+    def bug(records, run):
+        raise TypeError("a bug in the worker")
+
+    monkeypatch.setattr(regions_module, "_run_records", bug)
+    with pytest.raises(TypeError, match="a bug in the worker"):
+        read_sample(vcf_path=path, sample_id="S1", tumor_sample=None, panel_genes=PANEL, threads=2)
 
 
 def test_runs_are_consecutive_and_balanced():
-    from mmresist.ingest.vcf import _runs
+    from mmresist.ingest.regions import runs_of as _runs
 
     weights = [("chr1", 80), ("chr2", 80), ("chr3", 65), ("chr4", 63), ("chr5", 60), ("chrX", 52)]
     assert _runs(weights, 2) == [["chr1", "chr2", "chr3"], ["chr4", "chr5", "chrX"]]
@@ -1006,20 +1034,49 @@ def test_an_unsorted_unindexed_file_is_read_whole(tmp_path, grch38_regions):
     ingest = read_with(path, grch38_regions)
     assert ingest.scan == "whole_file"
     assert ingest.records_read == 3
+    # Why the whole file was read is in the QC warnings.
+    assert any(
+        warning.startswith("not read by panel region") and "could not be indexed" in warning
+        for warning in ingest.warnings
+    )
 
 
 def test_a_failing_region_read_falls_back_to_the_whole_file(tmp_path, grch38_regions, monkeypatch):
-    import mmresist.ingest.vcf as vcf_module
+    import dataclasses
+
+    import mmresist.ingest.regions as regions_module
 
     path = index_file(write_vcf(tmp_path, "multi", several_contigs_vep(), kind="vcf.gz"))
     expected = read_with(path, None)
 
     def broken(vcf, queries):
         yield from ()
-        raise RuntimeError("htslib could not seek")
+        raise OSError("htslib could not seek")
 
-    monkeypatch.setattr(vcf_module, "_region_records", broken)
-    assert read_with(path, grch38_regions) == expected
+    monkeypatch.setattr(regions_module, "region_records", broken)
+    got = read_with(path, grch38_regions)
+    assert got.scan == "whole_file"
+    (note,) = got.warnings[: len(got.warnings) - len(expected.warnings)]
+    assert note.startswith("not read by panel region, read whole instead:")
+    assert "htslib could not seek" in note
+    assert dataclasses.replace(got, warnings=expected.warnings) == expected
+
+
+def test_a_programming_error_in_a_region_read_is_not_hidden(tmp_path, grch38_regions, monkeypatch):
+    import mmresist.ingest.regions as regions_module
+
+    path = index_file(write_vcf(tmp_path, "multi", several_contigs_vep(), kind="vcf.gz"))
+
+    def bug(vcf, queries):
+        yield from ()
+        raise TypeError("a bug in the region reader")
+
+    monkeypatch.setattr(regions_module, "region_records", bug)
+    with pytest.raises(TypeError, match="a bug in the region reader"):
+        read_with(path, grch38_regions)
+    monkeypatch.setattr(regions_module, "index_counts", lambda path: {}["no such key"])
+    with pytest.raises(KeyError):
+        read_with(path, grch38_regions)
 
 
 def test_panel_regions_cover_every_gene_padded_and_merged(grch38_regions):

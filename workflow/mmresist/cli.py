@@ -128,7 +128,7 @@ def _run_knowledge(args) -> int:
 
 
 def _run_resources(args) -> int:
-    from mmresist.ingest.csq import download
+    from mmresist.ingest.reference import download
 
     reference = download(args.build, args.outdir, release=args.release, force=args.force)
     state = "downloaded" if reference.downloaded else "already present"
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("gene")
     show.add_argument("--dir", default="resources/knowledge")
 
-    from mmresist.ingest.csq import ENSEMBL_RELEASE
+    from mmresist.ingest.reference import ENSEMBL_RELEASE
 
     resources = subparsers.add_parser("resources", help="reference files for annotation")
     resource_actions = resources.add_subparsers(dest="action", required=True)

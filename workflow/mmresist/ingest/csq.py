@@ -1,53 +1,17 @@
-"""Built-in consequence annotation: bcftools norm + csq through pysam, and the references.
-
-``annotate`` turns an unannotated tumour VCF into a bgzipped, indexed VCF with INFO/BCSQ
-that ``mmresist.ingest.vcf.read_sample`` reads like any other annotated file. ``download``
-fetches the Ensembl FASTA and GFF3 it needs (only when a user asks: never at test time).
-
-Steps of ``annotate`` (pysam's bundled bcftools, each step in a child Python process;
-intermediate files in a private folder beside ``out_path``, never beside the input):
-
-1. ``view -T regions --targets-overlap 1 [-s sample -I]``: stream the input (no index
-   needed) and keep the records that overlap the panel regions;
-2. ``annotate -H ##mmresist_annotation=... [--rename-chrs]``: record what was done and,
-   when the VCF names contigs ``chr14`` and the FASTA ``14`` (or the reverse), rename them
-   to the FASTA's style;
-3. ``norm -m- -f FASTA -c e``: split multiallelic records into one record per ALT and
-   left-align indels; a REF that disagrees with the FASTA stops the run
-   (``InputError`` naming the position, the VCF's REF and the FASTA's bases);
-4. ``csq -f FASTA -g GFF3 -s - --local-csq``: consequences per record, ignoring genotypes
-   (see ``csq_options``);
-5. contigs renamed back to the VCF's own names; written bgzipped with a .tbi index.
-
-Every bcftools step runs with ``--no-version`` so no command line or date lands in the
-header: the same inputs at the same paths give the same bytes.
-"""
+"""Built-in consequence annotation of one VCF: bcftools norm + csq, run through pysam."""
 
 from __future__ import annotations
 
 import gzip
-import hashlib
-import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from mmresist.errors import InputError
-
-# Ensembl release of the references that ``download`` fetches. GRCh37 lives in its own
-# FTP tree whose gene annotation is frozen at release 87.
-ENSEMBL_RELEASE = 113
-ENSEMBL_FTP = "https://ftp.ensembl.org/pub"
-BUILDS = ("GRCh38", "GRCh37")
-
-# Stable names inside ``resources/reference/<build>/``; the manifest records the source.
-FASTA_NAME = "genome.fa.gz"
-GFF3_NAME = "genes.gff3.gz"
-MANIFEST_NAME = "manifest.json"
 
 # How many GFF3 feature lines are read to check naming and Ensembl layout (an Ensembl
 # GFF3 declares its first gene within a few lines).
@@ -55,20 +19,8 @@ _GFF_SCAN_LINES = 20_000
 
 
 def csq_options(haplotypes: bool = False) -> list[str]:
-    """bcftools csq options for a somatic tumour VCF.
-
-    ``-s -`` ignores genotypes and applies every ALT: somatic callers write unphased,
-    often unreliable GTs (tumour 0/1 at any VAF, 0/0 in the normal, or no GT at all, as
-    Strelka2), and the default ``--phase r`` would stop at the first unphased het while
-    ``--phase a`` / ``s`` would invent or skip haplotypes. ``--local-csq`` predicts each
-    record on its own, like VEP and snpEff: with unphased data bcftools cannot know
-    whether two nearby variants share a haplotype, and combining them (the default)
-    hides a variant's own change behind the compound's (``BCSQ=@POS``) and leaves the
-    second ALT of a split multiallelic site with no annotation at all ("overlapping
-    variants"), so a panel variant would vanish. ``haplotypes=True`` drops
-    ``--local-csq`` (all variants on one haplotype, compound ``@POS`` consequences) for
-    callers that know their variants are in cis; ingest resolves those references.
-    """
+    """bcftools csq options for a somatic tumour VCF: ``-s -`` (ignore genotypes) and, unless
+    ``haplotypes``, ``--local-csq`` (each record on its own); docs/annotation.md says why."""
     options = ["-s", "-"]
     if not haplotypes:
         options.append("--local-csq")
@@ -118,7 +70,7 @@ sys.stderr.write(command.get_messages() or "")
 """
 
 
-def _bcftools(tool: str, *args: str, suite: str = "bcftools") -> str:
+def run_bcftools(tool: str, *args: str, suite: str = "bcftools") -> str:
     """Run ``bcftools <tool> args`` (pysam's) in a child process; its stderr.
 
     Raises BcftoolsFailed with bcftools' stderr when the step fails.
@@ -138,7 +90,7 @@ def _bcftools(tool: str, *args: str, suite: str = "bcftools") -> str:
     return done.stderr
 
 
-def _stderr_of(error: Exception) -> str:
+def stderr_of(error: Exception) -> str:
     """bcftools' own words from a pysam SamtoolsError."""
     text = str(error)
     match = re.search(r"stderr=(.*)$", text, re.DOTALL)
@@ -149,10 +101,10 @@ def _stderr_of(error: Exception) -> str:
 
 def _run(tool: str, *args: str, file: str) -> str:
     try:
-        return _bcftools(tool, *args)
+        return run_bcftools(tool, *args)
     except BcftoolsFailed as error:
         raise InputError(
-            f"bcftools {tool} failed: {_stderr_of(error) or 'no message'}", file=file
+            f"bcftools {tool} failed: {stderr_of(error) or 'no message'}", file=file
         ) from error
 
 
@@ -177,7 +129,7 @@ def _readable(path: str, what: str) -> str:
     return path
 
 
-def _compression(path: str) -> str:
+def compression(path: str) -> str:
     """'bgzf', 'gzip' or 'plain'."""
     with open(path, "rb") as stream:
         head = stream.read(16)
@@ -196,7 +148,7 @@ def _fasta_index(fasta: str, work: str, warnings: list[str]) -> str:
     there, never beside the user's file (which may be read-only or shared); indexing it
     once with ``samtools faidx`` (``mmresist resources download`` does) saves that time.
     """
-    kind = _compression(fasta)
+    kind = compression(fasta)
     if kind == "gzip":
         raise InputError(
             "the FASTA is gzip-compressed but not with bgzip, so it cannot be indexed; "
@@ -213,10 +165,10 @@ def _fasta_index(fasta: str, work: str, warnings: list[str]) -> str:
     except OSError:
         shutil.copyfile(fasta, link)
     try:
-        _bcftools("faidx", link, suite="samtools")
+        run_bcftools("faidx", link, suite="samtools")
     except BcftoolsFailed as error:
         raise InputError(
-            f"cannot index the FASTA: {_stderr_of(error)}; expected a FASTA file "
+            f"cannot index the FASTA: {stderr_of(error)}; expected a FASTA file "
             "(plain or bgzip-compressed)",
             file=fasta,
         ) from error
@@ -233,12 +185,12 @@ def _fasta_contigs(fasta: str) -> list[str]:
 
 
 def _open_text(path: str) -> IO[str]:
-    if _compression(path) == "plain":
+    if compression(path) == "plain":
         return open(path, encoding="utf-8", errors="replace")
     return gzip.open(path, "rt", encoding="utf-8", errors="replace")
 
 
-def _gff3_facts(gff3: str) -> tuple[set[str], str | None]:
+def gff3_facts(gff3: str) -> tuple[set[str], str | None]:
     """Sequence names of a GFF3 (from its header and first features) and a problem.
 
     bcftools csq reads Ensembl GFF3 only: genes ``ID=gene:...``, transcripts
@@ -492,7 +444,7 @@ def annotate(
     out_dir = os.path.dirname(os.path.abspath(out))
     os.makedirs(out_dir, exist_ok=True)
 
-    seqids, problem = _gff3_facts(gff3)
+    seqids, problem = gff3_facts(gff3)
     if problem:
         raise InputError(f"unusable GFF3: {problem}", file=gff3)
     vcf_contigs, samples = _vcf_facts(vcf)
@@ -536,24 +488,24 @@ def annotate(
         # 3. split multiallelics, left-align, REF must match the FASTA
         normalised = f"{work}/3.bcf"
         try:
-            _bcftools(
+            run_bcftools(
                 "norm", "--no-version", "-m-", "-f", reference, "-c", "e",
                 "-Ou", "-o", normalised, current,
             )  # fmt: skip
         except BcftoolsFailed as error:
-            raise _norm_error(_stderr_of(error), vcf=vcf, fasta=fasta, back=back) from error
+            raise _norm_error(stderr_of(error), vcf=vcf, fasta=fasta, back=back) from error
         current = normalised
 
         # 4. consequences
         annotated = f"{work}/4.bcf" if renames else f"{work}/out.vcf.gz"
         try:
-            messages = _bcftools(
+            messages = run_bcftools(
                 "csq", "--no-version", "-f", reference, "-g", gff3,
                 *csq_options(haplotypes),
                 "-Ou" if renames else "-Oz", "-o", annotated, current,
             )  # fmt: skip
         except BcftoolsFailed as error:
-            message = _stderr_of(error)
+            message = stderr_of(error)
             if "not sorted" in message:
                 raise InputError(
                     f"the VCF is not sorted by position (bcftools csq: {message}); sort it "
@@ -611,170 +563,3 @@ def _csq_warnings(messages: str) -> list[str]:
         if line.startswith("Warning:") and "GFF" not in line and "suppressed" not in line:
             kept.append(f"bcftools csq: {line[len('Warning:') :].strip()}")
     return kept
-
-
-# ---------------------------------------------------------------------------
-# download
-# ---------------------------------------------------------------------------
-
-
-def reference_urls(build: str, release: int = ENSEMBL_RELEASE) -> dict[str, str]:
-    """Ensembl URLs of the primary-assembly FASTA and the GFF3 of ``build``."""
-    if build == "GRCh38":
-        base = f"{ENSEMBL_FTP}/release-{release}"
-        gff3 = f"{base}/gff3/homo_sapiens/Homo_sapiens.GRCh38.{release}.gff3.gz"
-    elif build == "GRCh37":
-        base = f"{ENSEMBL_FTP}/grch37/release-{release}"
-        gff3 = f"{base}/gff3/homo_sapiens/Homo_sapiens.GRCh37.87.gff3.gz"
-    else:
-        raise InputError(f"unknown genome build {build!r}", expected=" or ".join(BUILDS))
-    fasta = f"{base}/fasta/homo_sapiens/dna/Homo_sapiens.{build}.dna.primary_assembly.fa.gz"
-    return {"fasta": fasta, "gff3": gff3}
-
-
-def _urlopen(url: str) -> IO[bytes]:
-    import urllib.request
-
-    return urllib.request.urlopen(url, timeout=120)  # noqa: S310 (fixed https URLs)
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fetch_to(url: str, path: str, fetch: Callable[[str], Any]) -> str:
-    """Stream ``url`` into ``path``; sha256 of the bytes received."""
-    digest = hashlib.sha256()
-    try:
-        response = fetch(url)
-        with response, open(path, "wb") as out:
-            for block in iter(lambda: response.read(1 << 20), b""):
-                digest.update(block)
-                out.write(block)
-    except OSError as error:  # urllib.error.URLError is an OSError
-        raise InputError(f"download failed: {error}", file=url) from error
-    return digest.hexdigest()
-
-
-def _bgzip_fasta(source: str, target: str) -> None:
-    """gzip (Ensembl) -> bgzip, so that htslib can index it."""
-    from pysam.libcbgzf import BGZFile
-
-    opener = gzip.open if _compression(source) != "plain" else open
-    try:
-        with opener(source, "rb") as src, BGZFile(target, "wb") as dst:
-            for block in iter(lambda: src.read(1 << 20), b""):
-                dst.write(block)
-    except (OSError, EOFError) as error:
-        raise InputError(f"downloaded FASTA is not readable gzip: {error}", file=source) from error
-
-
-@dataclass
-class Reference:
-    """Files ``download`` wrote (or found complete)."""
-
-    fasta: str
-    gff3: str
-    manifest: str
-    downloaded: bool
-
-
-def download(
-    build: str,
-    outdir: str | os.PathLike[str],
-    *,
-    fetch: Callable[[str], Any] | None = None,
-    release: int = ENSEMBL_RELEASE,
-    force: bool = False,
-) -> Reference:
-    """Ensembl primary-assembly FASTA (bgzipped, .fai, .gzi) and GFF3 of ``build``.
-
-    Writes ``outdir/genome.fa.gz`` (+ .fai, .gzi), ``outdir/genes.gff3.gz`` and
-    ``outdir/manifest.json`` (URLs, release, sha256 of the bytes received and of each
-    file written). Files are built in a temporary folder inside ``outdir`` and moved
-    into place with atomic renames, the manifest last, so an interrupted download leaves
-    no file that looks complete. A complete earlier download (manifest present) is kept
-    unless ``force``. ``fetch(url)`` returns a readable binary stream (urllib by default;
-    tests pass a fake).
-    """
-    urls = reference_urls(build, release)
-    fetch = fetch or _urlopen
-    outdir = os.fspath(outdir)
-    os.makedirs(outdir, exist_ok=True)
-    paths = {
-        "fasta": os.path.join(outdir, FASTA_NAME),
-        "gff3": os.path.join(outdir, GFF3_NAME),
-        "manifest": os.path.join(outdir, MANIFEST_NAME),
-    }
-    extra = [paths["fasta"] + ".fai", paths["fasta"] + ".gzi"]
-    if not force and all(os.path.exists(path) for path in [*paths.values(), *extra]):
-        return Reference(paths["fasta"], paths["gff3"], paths["manifest"], downloaded=False)
-
-    work = tempfile.mkdtemp(prefix=".download-", dir=outdir)
-    try:
-        files = []
-        raw_gff = os.path.join(work, "gff3.download")
-        gff_sha = _fetch_to(urls["gff3"], raw_gff, fetch)
-        _, problem = _gff3_facts(raw_gff)
-        if problem:
-            raise InputError(f"downloaded GFF3 is unusable: {problem}", file=urls["gff3"])
-        staged_gff = os.path.join(work, GFF3_NAME)
-        if _compression(raw_gff) == "plain":
-            with open(raw_gff, "rb") as src, gzip.open(staged_gff, "wb", mtime=0) as dst:
-                shutil.copyfileobj(src, dst)
-        else:
-            os.replace(raw_gff, staged_gff)
-
-        raw_fasta = os.path.join(work, "fasta.download")
-        fasta_sha = _fetch_to(urls["fasta"], raw_fasta, fetch)
-        staged_fasta = os.path.join(work, FASTA_NAME)
-        _bgzip_fasta(raw_fasta, staged_fasta)
-        os.remove(raw_fasta)
-        try:
-            _bcftools("faidx", staged_fasta, suite="samtools")
-        except BcftoolsFailed as error:
-            raise InputError(
-                f"downloaded FASTA cannot be indexed: {_stderr_of(error)}", file=urls["fasta"]
-            ) from error
-
-        for kind, staged, download_sha in (
-            ("fasta", staged_fasta, fasta_sha),
-            ("gff3", staged_gff, gff_sha),
-        ):
-            files.append(
-                {
-                    "kind": kind,
-                    "path": os.path.basename(paths[kind]),
-                    "url": urls[kind],
-                    "sha256_download": download_sha,
-                    "sha256": _sha256(staged),
-                    "bytes": os.path.getsize(staged),
-                }
-            )
-        manifest = {
-            "build": build,
-            "source": "Ensembl",
-            "ensembl_release": release,
-            "files": files,
-        }
-        staged_manifest = os.path.join(work, MANIFEST_NAME)
-        with open(staged_manifest, "w", encoding="utf-8") as stream:
-            json.dump(manifest, stream, indent=2, sort_keys=True)
-            stream.write("\n")
-        if os.path.exists(paths["manifest"]):
-            os.remove(paths["manifest"])  # incomplete until the new one lands
-        for name in (
-            FASTA_NAME + ".fai",
-            FASTA_NAME + ".gzi",
-            FASTA_NAME,
-            GFF3_NAME,
-            MANIFEST_NAME,
-        ):
-            os.replace(os.path.join(work, name), os.path.join(outdir, name))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return Reference(paths["fasta"], paths["gff3"], paths["manifest"], downloaded=True)
