@@ -240,7 +240,10 @@ CASES = {
         garbage("labs.tsv", labs), None, None, ("not UTF-8", "expected a plain UTF-8 TSV")
     ),
     "garbage copy number -> read_copy_number": Bad(
-        garbage("s.cns", cnv), None, None, ("cannot read the file", "tab-separated text table")
+        garbage("s.cns", cnv),
+        None,
+        None,
+        ("not UTF-8", "expected a UTF-8 TSV file, plain or gzip-compressed"),
     ),
     # -- no header --------------------------------------------------------------------------
     "VCF without any header -> read_sample": Bad(
