@@ -1,7 +1,7 @@
 """Biomarker matching: join a patient's variant, copy-number and cytogenetic calls to the table.
 
 Each curated biomarker (``resources/knowledge/biomarkers.tsv``) is tested against the current
-calls; every hit becomes a SPEC ``findings`` row carrying the evidence that produced it. When
+calls; every hit becomes a report.json ``findings`` row carrying the evidence that produced it. When
 one observation matches several rows that say the same thing (same gene and implication,
 overlapping drug classes), only the most specific row is kept unless a broader row carries
 stronger evidence; README in resources/knowledge explains the order.
@@ -12,8 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from mmresist.model import CopyNumberCall, VariantCall
+from mmresist.io.tabular import iso_text
+from mmresist.model import (
+    CopyNumberCall,
+    CytogeneticsRow,
+    CytoRecord,
+    Evidence,
+    Finding,
+    VariantCall,
+)
 from mmresist.vocab import (
     CYTOGENETIC_ABNORMALITIES,
     EVIDENCE_LEVELS,
@@ -76,13 +85,16 @@ _CHANGE = re.compile(r"^(?P<ref>[A-Z*])(?P<pos>\d+)(?P<rest>.*)$")
 _SUBSTITUTION = re.compile(r"^[A-Z]\d+[A-Z]$")
 _CYTO_KEYS = {name.casefold().replace(" ", ""): name for name in CYTOGENETIC_ABNORMALITIES}
 
+if TYPE_CHECKING:
+    from mmresist.knowledge.load import Knowledge
+
 
 @dataclass
 class _Match:
     biomarker: dict
     gene: str
     alteration: str
-    evidence: dict
+    evidence: Evidence
     anchors: frozenset  # the observations this match rests on
     covers: frozenset = field(default_factory=frozenset)  # observations a biallelic hit explains
 
@@ -171,7 +183,7 @@ def three_letter(change: str) -> str:
     return f"p.{head}{tail}"
 
 
-def _literature_note(biomarker: dict, change: str, knowledge) -> str:
+def _literature_note(biomarker: dict, change: str, knowledge: Knowledge) -> str:
     """'; literature A49T' for numbering-offset genes (or the row's alias), else ''."""
     gene = knowledge.genes.get(biomarker["gene"]) or {}
     offset = gene.get("numbering_offset")
@@ -190,7 +202,7 @@ def _literature_note(biomarker: dict, change: str, knowledge) -> str:
     return ""
 
 
-def _variant_alteration(biomarker: dict, call: VariantCall, knowledge) -> str:
+def _variant_alteration(biomarker: dict, call: VariantCall, knowledge: Knowledge) -> str:
     if call.protein_change:
         change = call.protein_change
         note = _literature_note(biomarker, change, knowledge)
@@ -290,10 +302,13 @@ def _variant_label(call: VariantCall) -> str:
     return call.hgvsc or f"{call.chrom}:{call.pos} {call.ref}>{call.alt}"
 
 
-def _biallelic_evidence(
+def biallelic_evidence(
     gene: str, cn_calls: list[CopyNumberCall], lof_calls: list[VariantCall]
-) -> tuple[str, dict, frozenset] | None:
-    """(alteration, evidence, anchors) when both copies of ``gene`` are hit, else None."""
+) -> tuple[str, Evidence, frozenset] | None:
+    """(alteration, evidence, anchors) when both copies of ``gene`` are hit, else None:
+    a homozygous deletion, a copy loss plus a loss-of-function variant, or two
+    loss-of-function variants (the first of each list is cited). Shared by biomarker
+    matching and the risk criteria."""
     for call in cn_calls:
         if call.call == "homozygous_deletion":
             return (
@@ -343,8 +358,10 @@ def _biallelic_evidence(
 # ---------------------------------------------------------------------------
 # Cytogenetics
 # ---------------------------------------------------------------------------
-def _cyto_records(cytogenetics: Iterable[Mapping]) -> list[dict]:
-    records = []
+def cyto_records(cytogenetics: Iterable[CytogeneticsRow]) -> list[CytoRecord]:
+    """Cytogenetics rows with a known abnormality, normalised for matching; a clone
+    fraction of 0 means tested and not found, so the row is dropped."""
+    records: list[CytoRecord] = []
     for row in cytogenetics:
         name = str(row.get("abnormality") or "").casefold().replace(" ", "")
         canonical = _CYTO_KEYS.get(name)
@@ -354,13 +371,12 @@ def _cyto_records(cytogenetics: Iterable[Mapping]) -> list[dict]:
         fraction = None if fraction in (None, "") else float(fraction)
         if fraction == 0:
             continue  # tested and not found
-        when = row.get("date")
-        when = when.isoformat() if hasattr(when, "isoformat") else (str(when) if when else "")
+        when = iso_text(row.get("date")) or ""
         records.append({"abnormality": canonical, "clone_fraction": fraction, "date": when})
     return records
 
 
-def _satisfies(record: dict, alternative: dict) -> bool:
+def _satisfies(record: CytoRecord, alternative: dict) -> bool:
     if record["abnormality"] != alternative["abnormality"]:
         return False
     threshold = alternative["min_fraction"]
@@ -369,7 +385,7 @@ def _satisfies(record: dict, alternative: dict) -> bool:
     return record["clone_fraction"] is not None and record["clone_fraction"] >= threshold
 
 
-def _cyto_match(parsed: dict, records: list[dict]) -> list[dict] | None:
+def _cyto_match(parsed: dict, records: list[CytoRecord]) -> list[CytoRecord] | None:
     """The record chosen for each term when every term is met, else None."""
     chosen = []
     for alternatives in parsed["terms"]:
@@ -388,7 +404,8 @@ def _cyto_match(parsed: dict, records: list[dict]) -> list[dict] | None:
     return chosen
 
 
-def _cyto_text(record: dict) -> str:
+def cyto_text(record: CytoRecord) -> str:
+    """'del(17p) 60% (2024-03-01)': abnormality, clone fraction and date as given."""
     fraction = record["clone_fraction"]
     parts = [record["abnormality"]]
     if fraction is not None:
@@ -403,18 +420,20 @@ def _cyto_text(record: dict) -> str:
 # ---------------------------------------------------------------------------
 def match_biomarkers(
     *,
-    knowledge,
+    knowledge: Knowledge,
     variants: Iterable[VariantCall],
     copy_number: Iterable[CopyNumberCall],
-    cytogenetics: Iterable[Mapping],
-    variant_status: Mapping | None = None,
-) -> list[dict]:
-    """SPEC ``findings`` for the current calls of one patient, in a deterministic order.
+    cytogenetics: Iterable[CytogeneticsRow],
+    variant_status: Mapping[tuple, str] | None = None,
+) -> list[Finding]:
+    """report.json ``findings`` for the current calls of one patient, in a deterministic
+    order.
 
     ``variants`` are kept calls of the current sample; ``variant_status`` optionally maps
-    ``(*call.key, gene)`` or ``call.key`` to the timeline status shown in the evidence.
+    ``(*call.key, gene)`` (gene as the panel symbol) or ``call.key`` to the timeline
+    status shown in the evidence; a call it does not name has no status.
     """
-    status_of = variant_status or {}
+    status_of: Mapping[tuple, str] = variant_status or {}
     by_gene: dict[str, list[VariantCall]] = {}
     seen: set = set()
     for call in variants:
@@ -428,12 +447,10 @@ def match_biomarkers(
         cn_by_gene.setdefault(knowledge.canonical_gene(call.gene), []).append(call)
     for calls in cn_by_gene.values():
         calls.sort(key=lambda c: (c.sample_id, c.call))
-    records = _cyto_records(cytogenetics)
+    records = cyto_records(cytogenetics)
 
     def status(call: VariantCall, gene: str) -> str | None:
-        return status_of.get((*call.key, gene), status_of.get(call.key)) or getattr(
-            call, "status", None
-        )
+        return status_of.get((*call.key, gene), status_of.get(call.key)) or None
 
     matches: list[_Match] = []
     for biomarker in knowledge.biomarkers:
@@ -442,7 +459,7 @@ def match_biomarkers(
         if kind == "cytogenetic":
             chosen = _cyto_match(biomarker["parsed"], records)
             if chosen is not None:
-                text = " + ".join(dict.fromkeys(_cyto_text(r) for r in chosen))
+                text = " + ".join(dict.fromkeys(cyto_text(r) for r in chosen))
                 matches.append(
                     _Match(
                         biomarker,
@@ -484,7 +501,7 @@ def match_biomarkers(
                 (c for c in by_gene.get(gene, []) if "lof" in variant_effects(c)),
                 key=lambda c: (c.key, c.sample_id),
             )
-            found = _biallelic_evidence(gene, cn_by_gene.get(gene, []), lof_calls)
+            found = biallelic_evidence(gene, cn_by_gene.get(gene, []), lof_calls)
             if found is not None:
                 alteration, evidence, covers = found
                 matches.append(_Match(biomarker, gene, alteration, evidence, frozenset(), covers))
@@ -560,7 +577,7 @@ def _drop_repeats(matches: list[_Match]) -> list[_Match]:
     return kept
 
 
-def _finding(match: _Match) -> dict:
+def _finding(match: _Match) -> Finding:
     biomarker = match.biomarker
     return {
         "biomarker_id": biomarker["id"],
@@ -572,11 +589,11 @@ def _finding(match: _Match) -> dict:
         "evidence_level": biomarker["evidence_level"],
         "sources": list(biomarker["sources"]),
         "summary": biomarker["summary"],
-        "evidence": dict(match.evidence),
+        "evidence": Evidence(**match.evidence),
     }
 
 
-def _order(finding: dict) -> tuple:
+def _order(finding: Finding) -> tuple:
     return (
         IMPLICATIONS.index(finding["implication"]),
         EVIDENCE_LEVELS.index(finding["evidence_level"]),

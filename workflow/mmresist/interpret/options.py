@@ -46,9 +46,9 @@ never inside a rank: options tied at the cut are all kept.
 from __future__ import annotations
 
 import re
-from datetime import date
 
-from mmresist.io.clinical import LAB_UNITS, convert_lab
+from mmresist.interpret.labs import canonical_value, latest_per_test
+from mmresist.model import LabRow
 
 __all__ = ["RULES", "therapy_options"]
 
@@ -651,25 +651,15 @@ def rule_unexposed_class(option: dict, history: dict) -> None:
 # -- rule 7: labs and infection risk -----------------------------------------------------------
 
 
-def latest_labs(labs: list[dict] | None) -> dict[str, tuple[float, str, str]]:
-    """Latest value per test in its canonical unit: ``{test: (value, unit, date)}``."""
+def latest_labs(labs: list[LabRow] | None) -> dict[str, tuple[float, str, str]]:
+    """Latest value per test (``labs.latest_per_test``) in its canonical unit:
+    ``{test: (value, unit, ISO date)}``; a test whose latest value has no known
+    conversion is left out."""
     latest: dict[str, tuple[float, str, str]] = {}
-    for row in labs or []:
-        test, when, value = row.get("test"), row.get("date"), row.get("value")
-        if test is None or when is None or value is None:
-            continue
-        when = when.isoformat() if isinstance(when, date) else str(when)
-        if row.get("value_canonical") is not None and row.get("unit_canonical"):
-            converted = (float(row["value_canonical"]), row["unit_canonical"])
-        elif test in LAB_UNITS:
-            try:
-                converted = convert_lab(test, float(value), row.get("unit"))
-            except (KeyError, ValueError):
-                continue
-        else:
-            continue
-        if test not in latest or when >= latest[test][2]:
-            latest[test] = (converted[0], converted[1], when)
+    for test, row in latest_per_test(labs).items():
+        converted = canonical_value(row)
+        if converted is not None:
+            latest[test] = (converted[0], converted[1], str(row["date"]))
     return latest
 
 

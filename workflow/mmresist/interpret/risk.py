@@ -1,46 +1,44 @@
-"""Risk: IMS/IMWG consensus genomic high risk and ISS / R-ISS / R2-ISS (issue 4, item 6).
+"""Risk: IMS/IMWG consensus genomic high risk and ISS / R-ISS / R2-ISS from the rules.
 
-Everything is driven by ``rules['risk']`` of the knowledge base (thresholds, criteria,
-points, groups and sources are read there, never written here). Logic is three-valued:
-each criterion is ``met``, ``unmet`` or ``unknown``, and missing data gives ``unknown``,
-never ``unmet``:
-
-- cytogenetic criteria are unknown when the patient has no cytogenetics rows (table not
-  provided, or no result recorded for this patient); with rows, an abnormality not listed
-  is taken as tested and absent. A listed abnormality without a clone fraction cannot meet
-  or fail a clone-fraction threshold: unknown.
-- variant criteria read the kept calls (no filter reason) only; sequencing is always given.
-- ``biallelic_loss`` is met on a homozygous deletion, copy loss plus a loss-of-function
-  variant, or two loss-of-function variants; unknown when the gene has no copy-number call
-  and no such evidence; else unmet.
-- lab criteria use the latest value of each test (by date, then file line), compared in
-  the test's canonical unit (the rule's threshold is converted); no value → unknown.
-- ``any_of`` is met if any part is met, unmet if all are unmet, else unknown; ``all_of``
-  is unmet if any part is unmet, met if all are met, else unknown.
-
-``high_risk`` is true when any criterion is met, false only when all are unmet, else None.
-ISS, R-ISS and R2-ISS are computed where the inputs allow (R2-ISS enumerates the unknown
-factors and gives the group when every possibility lands in the same one). LDH "high"
-needs the laboratory's upper limit of normal, which labs.tsv does not carry: unknown.
+Thresholds, criteria, points and groups come from ``rules['risk']`` of the knowledge base;
+missing data gives ``unknown``, never ``unmet``. ``docs/reasoning.md`` ("Risk") explains.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
+from mmresist.interpret.criteria import (
+    MET,
+    UNKNOWN,
+    UNMET,
+    Judgement,
+    Status,
+    all_status,
+    any_status,
+    evaluate,
+    holds_of,
+    status_of,
+)
+from mmresist.interpret.labs import canonical_value, latest_per_test
 from mmresist.interpret.matching import (
-    _biallelic_evidence,
-    _cyto_records,
-    _cyto_text,
+    biallelic_evidence,
+    cyto_records,
+    cyto_text,
     variant_effects,
 )
 from mmresist.io.clinical import convert_lab
-from mmresist.knowledge.spec import parse_spec
-from mmresist.model import CopyNumberCall, VariantCall
+from mmresist.io.tabular import iso_text
+from mmresist.knowledge.load import parse_spec
+from mmresist.model import (
+    CopyNumberCall,
+    Criterion,
+    CytogeneticsRow,
+    LabRow,
+    VariantCall,
+)
 
-MET, UNMET, UNKNOWN = "met", "unmet", "unknown"
 # Variant alteration types the risk rules may use → variant_effects group.
 _EFFECTS = {"nonsynonymous": "nonsynonymous", "missense": "missense", "loss_of_function": "lof"}
 
@@ -58,50 +56,56 @@ _OPS = {
 }
 
 
-def _any(statuses: Iterable[str]) -> str:
-    statuses = list(statuses)
-    if MET in statuses:
-        return MET
-    return UNKNOWN if UNKNOWN in statuses else UNMET
-
-
-def _all(statuses: Iterable[str]) -> str:
-    statuses = list(statuses)
-    if UNMET in statuses:
-        return UNMET
-    return UNKNOWN if UNKNOWN in statuses else MET
-
-
-def _iso(value: Any) -> str:
-    if value is None:
-        return "undated"
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
 # ---------------------------------------------------------------------------
 # Data the criteria read
 # ---------------------------------------------------------------------------
 class _Data:
-    def __init__(self, cytogenetics, variants, copy_number, labs):
-        self.cyto = _cyto_records(cytogenetics) if cytogenetics else None
+    """The patient's data as the risk criteria read it (a ``CriterionContext``): kept
+    variant calls only, the latest value of each lab test."""
+
+    def __init__(
+        self,
+        cytogenetics: list[CytogeneticsRow] | None,
+        variants: list[VariantCall],
+        copy_number: list[CopyNumberCall],
+        labs: list[LabRow] | None,
+    ) -> None:
+        self.cyto = cyto_records(cytogenetics) if cytogenetics else None
         self.variants = [call for call in variants if not call.filter_reasons]
         self.copy_number = list(copy_number)
-        self.latest_labs: dict[str, dict] | None = None
-        if labs:
-            latest: dict[str, dict] = {}
-            for row in sorted(labs, key=lambda r: (_iso(r.get("date")), r.get("_line") or 0)):
-                if row.get("test") and row.get("value_canonical") is not None:
-                    latest[row["test"]] = row
-            self.latest_labs = latest
+        self.latest_labs = latest_per_test(labs) if labs else None
+
+    def judge(self, criterion: Criterion) -> Judgement:
+        status, text = self._leaf(criterion)
+        return holds_of(status), text
+
+    def explain_group(
+        self, criterion: Criterion, holds: bool | None, parts: list[tuple[Criterion, Judgement]]
+    ) -> str:
+        return "; ".join(text for _, (_holds, text) in parts)
+
+    def _leaf(self, criterion: Criterion) -> tuple[Status, str]:
+        kind = criterion["type"]
+        if kind == "lab":
+            return self.lab(criterion)
+        if kind == "biomarker":
+            alteration = criterion["alteration_type"]
+            if alteration == "cytogenetic":
+                return self.cytogenetic(criterion["spec"])
+            if alteration == "biallelic_loss":
+                return self.biallelic(criterion["gene"])
+            return self.variant(criterion["gene"], alteration)
+        raise ValueError(f"risk criterion type '{kind}' is not understood")
 
     # cytogenetic spec: terms joined by '&', alternatives by '|'
-    def cytogenetic(self, spec: str) -> tuple[str, str]:
+    def cytogenetic(self, spec: str) -> tuple[Status, str]:
         if self.cyto is None:
             return UNKNOWN, "no cytogenetics provided for this patient"
         parsed = parse_spec("cytogenetic", spec)
-        term_statuses, used = [], []
+        term_statuses: list[Status] = []
+        used: list[str] = []
         for alternatives in parsed["terms"]:
-            statuses = []
+            statuses: list[Status] = []
             for alt in alternatives:
                 records = [r for r in self.cyto if r["abnormality"] == alt["abnormality"]]
                 threshold = alt["min_fraction"]
@@ -112,19 +116,19 @@ class _Data:
                     fraction = record["clone_fraction"]
                     if threshold is None or (fraction is not None and fraction >= threshold):
                         statuses.append(MET)
-                        used.append(_cyto_text(record))
+                        used.append(cyto_text(record))
                     elif fraction is None:
                         statuses.append(UNKNOWN)
-                        used.append(f"{_cyto_text(record)} (clone fraction not given)")
+                        used.append(f"{cyto_text(record)} (clone fraction not given)")
                     else:
                         statuses.append(UNMET)
-                        used.append(f"{_cyto_text(record)} (below {threshold * 100:g}%)")
-            term_statuses.append(_any(statuses))
-        status = _all(term_statuses)
+                        used.append(f"{cyto_text(record)} (below {threshold * 100:g}%)")
+            term_statuses.append(any_status(statuses))
+        status = all_status(term_statuses)
         found = "; ".join(dict.fromkeys(used)) or "none of these abnormalities reported"
         return status, f"cytogenetics: {found}"
 
-    def variant(self, gene: str, alteration_type: str) -> tuple[str, str]:
+    def variant(self, gene: str, alteration_type: str) -> tuple[Status, str]:
         wanted = _EFFECTS.get(alteration_type)
         if wanted is None:
             raise ValueError(f"risk criterion alteration_type '{alteration_type}' not understood")
@@ -138,7 +142,7 @@ class _Data:
         )
         return MET, text
 
-    def biallelic(self, gene: str) -> tuple[str, str]:
+    def biallelic(self, gene: str) -> tuple[Status, str]:
         cn_calls = sorted(
             (call for call in self.copy_number if call.gene == gene),
             key=lambda c: (c.sample_id, c.call),
@@ -147,7 +151,7 @@ class _Data:
             (c for c in self.variants if c.gene == gene and "lof" in variant_effects(c)),
             key=lambda c: (c.sample_id, c.pos, c.alt),
         )
-        found = _biallelic_evidence(gene, cn_calls, lof)
+        found = biallelic_evidence(gene, cn_calls, lof)
         if found:
             return MET, f"{found[0]}: {found[1]['detail']} ({found[1]['sample_id']})"
         if not cn_calls:
@@ -155,7 +159,9 @@ class _Data:
         calls = ", ".join(f"{c.call} in {c.sample_id}" for c in cn_calls)
         return UNMET, f"{gene} copy number: {calls}; no second hit"
 
-    def lab(self, criterion: Mapping) -> tuple[str, str]:
+    def lab(self, criterion: Criterion) -> tuple[Status, str]:
+        """The latest value (``interpret.labs``) against the rule's threshold, both in the
+        test's canonical unit."""
         test, unit = criterion["test"], criterion["unit"]
         if self.latest_labs is None:
             return UNKNOWN, f"{test}: no labs provided"
@@ -163,31 +169,21 @@ class _Data:
         if row is None:
             return UNKNOWN, f"{test}: no value"
         threshold, canonical = convert_lab(test, float(criterion["value"]), unit)
-        value = float(row["value_canonical"])
+        converted = canonical_value(row)
+        if converted is None:
+            return UNKNOWN, f"{test}: latest value in {row.get('unit')}, cannot be converted"
+        value, row_unit = converted
         status = MET if _OPS[criterion["op"]](value, threshold) else UNMET
         shown = f"{threshold:g} {canonical}"
         return status, (
-            f"{test} {value:g} {row.get('unit_canonical') or canonical} on "
-            f"{_iso(row.get('date'))} (latest; criterion {criterion['op']} {shown})"
+            f"{test} {value:g} {row_unit} on "
+            f"{iso_text(row['date'])} (latest; criterion {criterion['op']} {shown})"
         )
 
 
-def _evaluate(criterion: Mapping, data: _Data) -> tuple[str, str]:
-    kind = criterion["type"]
-    if kind in ("any_of", "all_of"):
-        parts = [_evaluate(part, data) for part in criterion["criteria"]]
-        combine = _any if kind == "any_of" else _all
-        return combine(s for s, _ in parts), "; ".join(text for _, text in parts)
-    if kind == "lab":
-        return data.lab(criterion)
-    if kind == "biomarker":
-        alteration = criterion["alteration_type"]
-        if alteration == "cytogenetic":
-            return data.cytogenetic(criterion["spec"])
-        if alteration == "biallelic_loss":
-            return data.biallelic(criterion["gene"])
-        return data.variant(criterion["gene"], alteration)
-    raise ValueError(f"risk criterion type '{kind}' is not understood")
+def _evaluate(criterion: Criterion, data: _Data) -> tuple[Status, str]:
+    holds, text = evaluate(criterion, data)
+    return status_of(holds), text
 
 
 def _source(rule: Mapping) -> list[str]:
@@ -203,7 +199,7 @@ def _iss(rule: Mapping, data: _Data) -> dict:
     for stage in rule["stages"]:
         if stage["criteria"]:
             parts = [_evaluate(c, data) for c in stage["criteria"]]
-            statuses[stage["stage"]] = _all(s for s, _ in parts)
+            statuses[stage["stage"]] = all_status(s for s, _ in parts)
             evidence.extend(text for _, text in parts)
             missing |= {
                 c["test"]
@@ -235,11 +231,11 @@ LDH_REASON = "LDH above the upper limit of normal: labs.tsv carries no upper lim
 
 def _r_iss(rule: Mapping, iss: dict, data: _Data) -> dict:
     hr_status, hr_text = data.cytogenetic(rule["high_risk_cytogenetics"])
-    factor = {"high_risk_cytogenetics": hr_status, "ldh_high": UNKNOWN}
+    factor: dict[str, Status] = {"high_risk_cytogenetics": hr_status, "ldh_high": UNKNOWN}
     iss_stages = iss["possible"]
 
-    def requirement(requires: Mapping) -> str:
-        parts = []
+    def requirement(requires: Mapping) -> Status:
+        parts: list[Status] = []
         if "iss" in requires:
             hits = [stage in requires["iss"] for stage in iss_stages]
             parts.append(MET if all(hits) else UNMET if not any(hits) else UNKNOWN)
@@ -252,8 +248,8 @@ def _r_iss(rule: Mapping, iss: dict, data: _Data) -> dict:
                 else:
                     parts.append(MET if (status == MET) == bool(wanted) else UNMET)
         if "any_of" in requires:
-            parts.append(_any(factor[key] for key in requires["any_of"]))
-        return _all(parts)
+            parts.append(any_status(factor[key] for key in requires["any_of"]))
+        return all_status(parts)
 
     statuses = {s["stage"]: requirement(s["requires"]) for s in rule["stages"] if s["requires"]}
     fallback = [s for s in rule["stages"] if not s["requires"]]
@@ -341,10 +337,10 @@ def _r2_iss(rule: Mapping, iss: dict, data: _Data) -> dict:
 # ---------------------------------------------------------------------------
 def assess_risk(
     *,
-    cytogenetics: list[dict] | None,
+    cytogenetics: list[CytogeneticsRow] | None,
     variants: list[VariantCall],
     copy_number: list[CopyNumberCall],
-    labs: list[dict] | None,
+    labs: list[LabRow] | None,
     rules: dict,
 ) -> dict:
     """The report.json ``risk`` section. ``rules`` is ``load_knowledge(...).rules['risk']``."""

@@ -1,42 +1,26 @@
-"""Supportive care: what the labs and the therapy history call for (issue 4, item 4).
+"""Supportive care: what the labs and the therapy history call for.
 
-Every threshold, band, drug note and source comes from the ``supportive_care`` section of
-the knowledge rules (``resources/knowledge/rules.yaml``); this module only decides which
-rule applies and says so in words that name the value, unit, date and threshold used.
-
-Decisions the rules do not make:
-
-* Only the latest result of each test is used (latest date; on a tie the later row).
-* Creatinine clearance (the unit of every renal band) needs age, sex and body weight
-  (Cockcroft-Gault); the inputs carry no weight, so it is never computed here. The renal
-  bands are then reported as "band not determinable" with the latest creatinine and eGFR
-  stated; eGFR (mL/min/1.73 m2) is not compared with mL/min bands because the rules do not
-  allow it.
-* A missing lab never reads as normal: missing tests are listed as not assessed, and a
-  value within range produces no finding (never a "normal" message).
-* Drug-specific renal notes and VTE prophylaxis look at the *relevant line*: the latest
-  ongoing line (no end date), else the last line given. Infection prophylaxis on
-  T-cell-redirecting therapy and bortezomib neuropathy also count earlier lines, at
-  ``info`` severity when the exposure is not in the relevant line.
-* Items the code adds without a curated rule (data-quality notes, the bone-modifying
-  agent reminder) carry an ``SC-DATA-*``/``SC-BONE-BMA-REMINDER`` id, no source and a
-  ``None`` status.
+Thresholds, bands, drug notes and sources come from the ``supportive_care`` rules of the
+knowledge base; this module decides which rule applies and says so with the value, unit,
+date and threshold used. ``docs/reasoning.md`` ("Supportive care") gives the decisions
+the rules do not make.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from mmresist.io.clinical import LAB_UNITS, convert_lab
+from mmresist.interpret.labs import canonical_value, latest_per_test
+from mmresist.model import LabRow, TherapyHistory, TherapyLine
 
 __all__ = ["supportive_care"]
 
-#: Rule severities (rules.yaml) mapped to the SPEC severities of supportive_care items.
+#: Rule severities (rules.yaml) mapped to the report's severities of supportive_care items.
 SEVERITY = {"info": "info", "warning": "caution", "critical": "urgent"}
 _SEVERITY_ORDER = {"urgent": 0, "caution": 1, "info": 2}
 
-#: A result this many days older than the latest lab date may be stale. A data-quality
-#: limit set by the issue brief ("older than a year"), not a clinical threshold.
+#: A result this many days older than the latest lab date may be stale: a data-quality
+#: limit ("older than a year"), not a clinical threshold.
 STALE_AFTER_DAYS = 365
 
 #: The derived test every renal band is written in (rules.yaml).
@@ -65,9 +49,9 @@ _HISTORY_TOPICS = ("infection", "neuropathy")
 
 def supportive_care(
     *,
-    labs: list[dict] | None,
-    therapy_history: dict | None,
-    rules: dict,
+    labs: list[LabRow] | None,
+    therapy_history: TherapyHistory | None,
+    rules: dict | list[dict],
     age: int | None = None,
     sex: str | None = None,
 ) -> list[dict] | None:
@@ -88,7 +72,7 @@ def supportive_care(
     if labs is None and therapy_history is None:
         return None
     rule_list = _rule_list(rules)
-    latest = _latest(labs or [])
+    latest = latest_per_test(labs)
     latest_date = max((row["date"] for row in latest.values()), default=None)
     items: list[dict] = []
 
@@ -132,34 +116,16 @@ def _rule_list(rules: dict | list) -> list[dict]:
     return list(rules)
 
 
-def _latest(labs: list[dict]) -> dict[str, dict]:
-    """The latest row per test (by date; on a tie the row that comes later)."""
-    latest: dict[str, dict] = {}
-    for row in labs:
-        test = row.get("test")
-        when = row.get("date")
-        if test is None or when is None or row.get("value") is None:
-            continue
-        if isinstance(when, str):
-            row = {**row, "date": date.fromisoformat(when)}
-        if test not in latest or row["date"] >= latest[test]["date"]:
-            latest[test] = row
-    return latest
-
-
-def _canonical(row: dict) -> tuple[float, str]:
-    if row.get("value_canonical") is not None and row.get("unit_canonical"):
-        return float(row["value_canonical"]), row["unit_canonical"]
-    if row["test"] in LAB_UNITS:
-        return convert_lab(row["test"], float(row["value"]), row.get("unit"))
-    return float(row["value"]), row.get("unit") or ""
+def _canonical(row: LabRow) -> tuple[float, str]:
+    # A test without a known conversion is shown as reported.
+    return canonical_value(row) or (float(row["value"]), row.get("unit") or "")
 
 
 def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def _describe(row: dict) -> str:
+def _describe(row: LabRow) -> str:
     """'haemoglobin 7.9 g/dL on 2024-03-01 (reported 79 g/L)'."""
     value, unit = _canonical(row)
     text = f"{_LABELS.get(row['test'], row['test'])} {_num(value)} {unit} on {row['date']}"
@@ -169,7 +135,7 @@ def _describe(row: dict) -> str:
     return text
 
 
-def _stale_note(row: dict, latest_date: date | None) -> str:
+def _stale_note(row: LabRow, latest_date: date | None) -> str:
     if latest_date and (latest_date - row["date"]).days > STALE_AFTER_DAYS:
         return f" This result may be stale: the latest lab date is {latest_date}."
     return ""
@@ -217,7 +183,7 @@ def _item(rule: dict, severity: str, message: str, topic: str | None = None) -> 
 CONVERSION_TOLERANCE = 0.005
 
 
-def _converted_to_limit(value: float, row: dict, limits: list[float]) -> float:
+def _converted_to_limit(value: float, row: LabRow, limits: list[float]) -> float:
     """``value``, snapped to a limit it lies within CONVERSION_TOLERANCE of when it was
     converted from another unit; a value given in the rule's unit is compared as written."""
     if not row.get("unit") or row.get("unit") == row.get("unit_canonical"):
@@ -228,7 +194,7 @@ def _converted_to_limit(value: float, row: dict, limits: list[float]) -> float:
     return value
 
 
-def _lab_rule_item(rule: dict, row: dict, latest_date: date | None) -> dict | None:
+def _lab_rule_item(rule: dict, row: LabRow, latest_date: date | None) -> dict | None:
     value, _ = _canonical(row)
     unit = rule.get("unit") or ""
     stale = _stale_note(row, latest_date)
@@ -266,7 +232,7 @@ def _lab_rule_item(rule: dict, row: dict, latest_date: date | None) -> dict | No
 
 
 def _renal_function_item(
-    latest: dict[str, dict],
+    latest: dict[str, LabRow],
     latest_date: date | None,
     rules: list[dict],
     *,
@@ -328,7 +294,7 @@ def _rule_topic_for_test(test: str, rules: list[dict]) -> str:
     return "other"
 
 
-def _stale_items(latest: dict[str, dict], latest_date: date | None, rules: list[dict]) -> list:
+def _stale_items(latest: dict[str, LabRow], latest_date: date | None, rules: list[dict]) -> list:
     used = {r["test"] for r in rules if r.get("test")} | {"creatinine", "egfr"}
     items = []
     for test in sorted(used & latest.keys()):
@@ -352,7 +318,7 @@ def _stale_items(latest: dict[str, dict], latest_date: date | None, rules: list[
     return items
 
 
-def _missing_item(latest: dict[str, dict], rules: list[dict]) -> dict | None:
+def _missing_item(latest: dict[str, LabRow], rules: list[dict]) -> dict | None:
     needed: dict[str, list[str]] = {}
     for rule in rules:
         test = rule.get("test")
@@ -394,13 +360,13 @@ def _no_labs_item(rules: list[dict]) -> dict:
 # -- therapy ----------------------------------------------------------------------------------
 
 
-def _relevant_line(lines: list[dict]) -> dict:
+def _relevant_line(lines: list[TherapyLine]) -> TherapyLine:
     """The latest ongoing line (no end date), else the last line given."""
     ongoing = [line for line in lines if not line.get("end_date")]
     return max(ongoing or lines, key=lambda line: int(line["line"]))
 
 
-def _line_text(line: dict) -> str:
+def _line_text(line: TherapyLine) -> str:
     if line.get("end_date"):
         when = f"last line, ended {line['end_date']}"
     else:
@@ -408,7 +374,7 @@ def _line_text(line: dict) -> str:
     return f"line {line['line']} {line.get('regimen')} ({when})"
 
 
-def _matches(rule: dict, line: dict) -> list[str]:
+def _matches(rule: dict, line: TherapyLine) -> list[str]:
     applies = rule["applies_to"]
     hits = sorted(set(applies.get("drugs") or []) & set(line.get("drugs") or []))
     hits += sorted(set(applies.get("drug_classes") or []) & set(line.get("drug_classes") or []))
@@ -417,9 +383,9 @@ def _matches(rule: dict, line: dict) -> list[str]:
 
 def _drug_rule_item(
     rule: dict,
-    lines: list[dict],
-    relevant: dict,
-    latest: dict[str, dict],
+    lines: list[TherapyLine],
+    relevant: TherapyLine,
+    latest: dict[str, LabRow],
     latest_date: date | None,
     rules: list[dict],
 ) -> dict | None:
@@ -463,7 +429,7 @@ def _drug_rule_item(
     return _item(rule, severity, " ".join(parts))
 
 
-def _platelet_note(latest: dict[str, dict], latest_date: date | None, rules: list[dict]) -> str:
+def _platelet_note(latest: dict[str, LabRow], latest_date: date | None, rules: list[dict]) -> str:
     if "platelets" not in latest:
         return "No platelet count: check it before choosing the prophylaxis."
     row = latest["platelets"]
@@ -478,7 +444,7 @@ def _platelet_note(latest: dict[str, dict], latest_date: date | None, rules: lis
     return text + "." + _stale_note(row, latest_date)
 
 
-def _bone_reminder(lines: list[dict]) -> dict:
+def _bone_reminder(lines: list[TherapyLine]) -> dict:
     return {
         "topic": "bone",
         "severity": "info",

@@ -1,41 +1,46 @@
 """Trial matching: every criterion of every curated trial read against one patient.
 
-Each criterion of ``resources/knowledge/trials.yaml`` is judged to **met**, **unmet** or
-**unknown** with the data it used, written as a short sentence for the report
-("1 to 3 prior lines: 3 prior lines (needs 1–3)"). A trial is ``eligible`` when every
-criterion is met, ``possible`` when none failed and some are unknown, and ``ineligible``
-when one failed (SPEC ``trials[].match``).
-
-Rules (README in resources/knowledge, "trials.yaml"):
-
-- Missing data is unknown, never met: no therapy history (or one without lines) makes every
-  therapy criterion unknown; no labs make lab criteria unknown; no age makes age unknown;
-  ECOG and ``other`` criteria are always unknown because the inputs never carry them.
-- A criterion is first judged as a *condition* (holds / does not hold / cannot tell);
-  ``kind: inclusion`` needs it to hold, ``kind: exclusion`` needs it not to hold.
-- ``verified: false``: a failure is reported as unknown, with the reason, not as a mismatch.
-- ``any_of`` holds when one alternative holds, fails when every alternative fails, else
-  unknown; ``all_of`` fails when one part fails, holds when every part holds, else unknown.
-- Biomarker criteria are matched with ``matching.match_biomarkers`` against the
-  variants, copy number and cytogenetics given. Absence is a definite "no" only where the
-  inputs could have shown it: a variant biomarker of a panel gene; a copy-number biomarker
-  when copy-number calls were given; a cytogenetic one when the patient has cytogenetics.
-- Ineligible trials are listed only when genomically relevant (``relevance`` says why).
+Each criterion is met, unmet or unknown, with the data it used in words; missing data is
+unknown, never met. ``docs/reasoning.md`` ("Trial matching") gives the rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from mmresist.interpret.matching import _cyto_records, match_biomarkers
+from mmresist.interpret.criteria import (
+    GROUP_TYPES,
+    MET,
+    UNKNOWN,
+    UNMET,
+    Judgement,
+    Status,
+    evaluate,
+    walk,
+)
+from mmresist.interpret.labs import canonical_value, latest_per_test
+from mmresist.interpret.matching import cyto_records, match_biomarkers
 from mmresist.interpret.therapy import FALLBACK_CLASSES
-from mmresist.io.clinical import convert_lab
-from mmresist.knowledge.spec import parse_spec
+from mmresist.io.tabular import iso_text
+from mmresist.knowledge.load import parse_spec
+from mmresist.model import (
+    CopyNumberCall,
+    Criterion,
+    CytogeneticsRow,
+    Finding,
+    LabRow,
+    TherapyHistory,
+    TherapyLine,
+    VariantCall,
+)
 from mmresist.vocab import DRUG_CLASS_LABELS, IMPLICATIONS
 
+if TYPE_CHECKING:
+    from mmresist.knowledge.load import Knowledge
+
 MATCH_ORDER = ("eligible", "possible", "ineligible")
-MET, UNMET, UNKNOWN = "met", "unmet", "unknown"
 THERAPY_TYPES = frozenset(
     {
         "prior_lines",
@@ -47,7 +52,7 @@ THERAPY_TYPES = frozenset(
         "prior_target_therapy",
     }
 )
-# Prior antigen-directed therapy: the SPEC drug classes of each target and modality.
+# Prior antigen-directed therapy: the drug classes of each target and modality.
 TARGET_CLASSES = {
     "bcma": {"car_t": "bcma_car_t", "bispecific": "bcma_bispecific", "adc": "bcma_adc"},
     "gprc5d": {"car_t": "gprc5d_car_t", "bispecific": "gprc5d_bispecific"},
@@ -71,25 +76,22 @@ TYPE_WORDS = {
 }
 NO_THERAPY = "no therapy history in the inputs"
 
-# A judged condition: (True | False | None, evidence text).
-Judgement = tuple[bool | None, str]
-
 
 # ---------------------------------------------------------------------------
 # Public entry point
 # ---------------------------------------------------------------------------
 def match_trials(
     *,
-    knowledge,
-    therapy_history: dict | None,
-    findings: list[dict],
-    variants: list,
-    copy_number: list,
-    cytogenetics: list[dict] | None,
-    labs: list[dict] | None,
+    knowledge: Knowledge,
+    therapy_history: TherapyHistory | None,
+    findings: list[Finding],
+    variants: list[VariantCall],
+    copy_number: list[CopyNumberCall],
+    cytogenetics: list[CytogeneticsRow] | None,
+    labs: list[LabRow] | None,
     age: int | None = None,
 ) -> list[dict]:
-    """SPEC ``trials`` rows for one patient: eligible and possible trials, and ineligible
+    """report.json ``trials`` rows for one patient: eligible and possible trials, and ineligible
     ones that are genomically relevant, sorted by match, relevance, then registry id."""
     patient = _Patient(
         knowledge=knowledge,
@@ -125,7 +127,9 @@ POPULATION_TYPES = frozenset(
 )  # fmt: skip
 
 
-def population_gaps(trial: dict, *, knowledge, therapy_history: dict) -> list[str]:
+def population_gaps(
+    trial: dict, *, knowledge: Knowledge, therapy_history: TherapyHistory
+) -> list[str]:
     """Where a treated patient falls outside ``trial``'s population: the unmet sentences
     of its verified therapy criteria. A maximum number of prior lines is not a gap (more
     lines than a trial enrolled is how its regimen is used later), and criteria the
@@ -151,13 +155,13 @@ def population_gaps(trial: dict, *, knowledge, therapy_history: dict) -> list[st
     return gaps
 
 
-def _population_only(criterion: dict) -> dict | None:
+def _population_only(criterion: Criterion) -> Criterion | None:
     """``criterion`` as a population criterion (any maximum of prior lines dropped), or
     None when it, or any part of an any_of/all_of group, is something else or unverified."""
     if criterion.get("verified") is False:
         return None
     kind = criterion.get("type")
-    if kind in ("any_of", "all_of"):
+    if kind in GROUP_TYPES:
         children = [_population_only(child) for child in criterion.get("criteria") or []]
         if not children or any(child is None for child in children):
             return None
@@ -171,12 +175,35 @@ def _population_only(criterion: dict) -> dict | None:
     return criterion
 
 
+@dataclass
 class _Patient:
-    def __init__(self, **fields: Any) -> None:
-        self.__dict__.update(fields)
-        self._biomarker_cache: dict[tuple, list[dict]] = {}
+    """One patient's data as the trial criteria read it (a ``CriterionContext``)."""
 
-    def biomarker_hits(self, key: tuple, record: dict) -> list[dict]:
+    knowledge: Knowledge
+    history: TherapyHistory | None
+    findings: list[Finding]
+    variants: list[VariantCall]
+    copy_number: list[CopyNumberCall]
+    cytogenetics: list[CytogeneticsRow] | None
+    labs: list[LabRow] | None
+    age: int | None
+    _biomarker_cache: dict[tuple, list[Finding]] = field(default_factory=dict)
+
+    def judge(self, criterion: Criterion) -> Judgement:
+        kind = criterion["type"]
+        if kind in THERAPY_TYPES:
+            if kind == "prior_target_therapy" and criterion["rule"] == "allowed":
+                return _target_allowed(criterion, self)
+            if self.history is None:
+                return None, NO_THERAPY
+        return _JUDGES[kind](criterion, self)
+
+    def explain_group(
+        self, criterion: Criterion, holds: bool | None, parts: list[tuple[Criterion, Judgement]]
+    ) -> str:
+        return _group_text(criterion, holds, parts, self.knowledge)
+
+    def biomarker_hits(self, key: tuple, record: dict) -> list[Finding]:
         if key not in self._biomarker_cache:
             self._biomarker_cache[key] = match_biomarkers(
                 knowledge=_OneBiomarker(self.knowledge, record),
@@ -190,7 +217,7 @@ class _Patient:
 class _OneBiomarker:
     """The knowledge base seen through one biomarker row, for match_biomarkers."""
 
-    def __init__(self, knowledge, record: dict) -> None:
+    def __init__(self, knowledge: Knowledge, record: dict) -> None:
         self._knowledge = knowledge
         self.biomarkers = [record]
         self.genes = knowledge.genes
@@ -237,12 +264,15 @@ def _match_trial(trial: dict, patient: _Patient) -> dict:
     }
 
 
-def _outcome(criterion: dict, patient: _Patient) -> tuple[str, str]:
-    """(met | unmet | unknown, sentence) for one top-level criterion."""
-    holds, evidence = _judge(criterion, patient)
+def _outcome(criterion: Criterion, patient: _Patient) -> tuple[Status, str]:
+    """(met | unmet | unknown, sentence) for one top-level criterion: an inclusion needs
+    its condition to hold, an exclusion needs it not to, and an unverified criterion that
+    fails is unknown."""
+    holds, evidence = evaluate(criterion, patient)
     label = criterion.get("text") or _label(criterion, patient.knowledge)
     label = " ".join(str(label).split())
     exclusion = criterion.get("kind") == "exclusion"
+    outcome: Status
     if holds is None:
         outcome = UNKNOWN
     elif exclusion:
@@ -257,44 +287,40 @@ def _outcome(criterion: dict, patient: _Patient) -> tuple[str, str]:
     return outcome, f"{label}: {evidence}"
 
 
-def _judge(criterion: dict, patient: _Patient) -> Judgement:
-    kind = criterion["type"]
-    if kind in THERAPY_TYPES:
-        if kind == "prior_target_therapy" and criterion["rule"] == "allowed":
-            return _target_allowed(criterion, patient)
-        if patient.history is None:
-            return None, NO_THERAPY
-    judge = _JUDGES[kind]
-    return judge(criterion, patient)
-
-
 # ---------------------------------------------------------------------------
 # Therapy criteria
 # ---------------------------------------------------------------------------
+def _history(patient: _Patient) -> TherapyHistory:
+    # _Patient.judge sends therapy criteria here only when a history was given.
+    assert patient.history is not None
+    return patient.history
+
+
 def _class_name(cls: str) -> str:
     return CLASS_NAMES.get(cls, cls.replace("_", " "))
 
 
-def _classes_of(knowledge, drug: str) -> list[str]:
+def _classes_of(knowledge: Knowledge, drug: str) -> list[str]:
     try:
         return knowledge.drug_classes(drug)
     except (KeyError, ValueError):
         return FALLBACK_CLASSES.get(drug, [])
 
 
-def _lines_where(history: dict, test) -> str:
+def _lines_where(history: TherapyHistory, test: Callable[[TherapyLine], object]) -> str:
     cited = [f"line {line['line']} {line['regimen']}" for line in history["lines"] if test(line)]
     return f" ({', '.join(cited)})" if cited else ""
 
 
-def _prior_lines(criterion: dict, patient: _Patient) -> Judgement:
-    count = int(patient.history["line_count"])
+def _prior_lines(criterion: Criterion, patient: _Patient) -> Judgement:
+    history = _history(patient)
+    count = int(history["line_count"])
     low, high = criterion.get("min"), criterion.get("max")
     holds = (low is None or count >= low) and (high is None or count <= high)
     return holds, f"{count} prior lines ({_range_words(low, high)})"
 
 
-def _range_words(low, high) -> str:
+def _range_words(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
         return f"needs {low:g}–{high:g}"
     if low is not None:
@@ -302,72 +328,77 @@ def _range_words(low, high) -> str:
     return f"needs ≤{high:g}"
 
 
-def _exposed_class(criterion: dict, patient: _Patient) -> Judgement:
+def _exposed_class(criterion: Criterion, patient: _Patient) -> Judgement:
+    history = _history(patient)
     cls = criterion["class"]
     name = _class_name(cls)
-    if cls in patient.history["exposed_classes"]:
-        cite = _lines_where(patient.history, lambda line: cls in line["drug_classes"])
+    if cls in history["exposed_classes"]:
+        cite = _lines_where(history, lambda line: cls in line["drug_classes"])
         return True, f"exposed to {name}: yes{cite}"
-    return False, f"exposed to {name}: no ({patient.history['line_count']} lines recorded)"
+    return False, f"exposed to {name}: no ({history['line_count']} lines recorded)"
 
 
 def _refractory_lines(patient: _Patient, cls: str) -> str:
-    def refractory_to_class(line: dict) -> bool:
+    def refractory_to_class(line: TherapyLine) -> bool:
         drugs = line.get("refractory_drugs") or []
         return any(cls in _classes_of(patient.knowledge, drug) for drug in drugs)
 
-    return _lines_where(patient.history, refractory_to_class)
+    return _lines_where(_history(patient), refractory_to_class)
 
 
-def _refractory_class(criterion: dict, patient: _Patient) -> Judgement:
+def _refractory_class(criterion: Criterion, patient: _Patient) -> Judgement:
+    history = _history(patient)
     cls = criterion["class"]
     name = _class_name(cls)
-    if cls in patient.history["refractory_classes"]:
+    if cls in history["refractory_classes"]:
         return True, f"refractory to {name}: yes{_refractory_lines(patient, cls)}"
-    exposed = "exposed, " if cls in patient.history["exposed_classes"] else "never exposed, "
+    exposed = "exposed, " if cls in history["exposed_classes"] else "never exposed, "
     return False, f"refractory to {name}: no ({exposed}not refractory by IMWG)"
 
 
-def _not_refractory_class(criterion: dict, patient: _Patient) -> Judgement:
+def _not_refractory_class(criterion: Criterion, patient: _Patient) -> Judgement:
     holds, evidence = _refractory_class(criterion, patient)
     return (not holds), evidence
 
 
-def _exposed_drug(criterion: dict, patient: _Patient) -> Judgement:
+def _exposed_drug(criterion: Criterion, patient: _Patient) -> Judgement:
+    history = _history(patient)
     drug = criterion["drug"]
-    if drug in patient.history["exposed_drugs"]:
-        cite = _lines_where(patient.history, lambda line: drug in line["drugs"])
+    if drug in history["exposed_drugs"]:
+        cite = _lines_where(history, lambda line: drug in line["drugs"])
         return True, f"exposed to {drug}: yes{cite}"
-    return False, f"exposed to {drug}: no ({patient.history['line_count']} lines recorded)"
+    return False, f"exposed to {drug}: no ({history['line_count']} lines recorded)"
 
 
-def _refractory_drug(criterion: dict, patient: _Patient) -> Judgement:
+def _refractory_drug(criterion: Criterion, patient: _Patient) -> Judgement:
+    history = _history(patient)
     drug = criterion["drug"]
-    if drug in patient.history["refractory_drugs"]:
-        cite = _lines_where(patient.history, lambda line: drug in (line["refractory_drugs"] or []))
+    if drug in history["refractory_drugs"]:
+        cite = _lines_where(history, lambda line: drug in (line["refractory_drugs"] or []))
         return True, f"refractory to {drug}: yes{cite}"
-    state = "exposed" if drug in patient.history["exposed_drugs"] else "never exposed"
+    state = "exposed" if drug in history["exposed_drugs"] else "never exposed"
     return False, f"refractory to {drug}: no ({state}, not refractory by IMWG)"
 
 
-def _target_classes(criterion: dict) -> list[str]:
+def _target_classes(criterion: Criterion) -> list[str]:
     by_modality = TARGET_CLASSES[criterion["target"]]
     modalities = criterion.get("modalities") or sorted(by_modality)
     return [by_modality[m] for m in modalities if m in by_modality]
 
 
-def _target_allowed(criterion: dict, patient: _Patient) -> Judgement:
+def _target_allowed(criterion: Criterion, patient: _Patient) -> Judgement:
     antigen = ANTIGEN_NAMES[criterion["target"]]
     return True, f"prior {antigen}-directed therapy allowed (not a restriction)"
 
 
-def _prior_target(criterion: dict, patient: _Patient) -> Judgement:
+def _prior_target(criterion: Criterion, patient: _Patient) -> Judgement:
+    history = _history(patient)
     classes = _target_classes(criterion)
     antigen = ANTIGEN_NAMES[criterion["target"]]
     words = " or ".join(_class_name(c) for c in classes)
-    received = [c for c in classes if c in patient.history["exposed_classes"]]
+    received = [c for c in classes if c in history["exposed_classes"]]
     if received:
-        cite = _lines_where(patient.history, lambda line: set(received) & set(line["drug_classes"]))
+        cite = _lines_where(history, lambda line: set(received) & set(line["drug_classes"]))
         names = ", ".join(_class_name(c) for c in received)
         return True, f"prior {antigen}-directed therapy: yes, {names}{cite}"
     return False, f"prior {antigen}-directed therapy ({words}): none recorded"
@@ -376,7 +407,7 @@ def _prior_target(criterion: dict, patient: _Patient) -> Judgement:
 # ---------------------------------------------------------------------------
 # Biomarker criteria
 # ---------------------------------------------------------------------------
-def _biomarker_record(criterion: dict, knowledge) -> dict | None:
+def _biomarker_record(criterion: Criterion, knowledge: Knowledge) -> dict | None:
     if "biomarker_id" in criterion:
         for row in knowledge.biomarkers:
             if row["id"] == criterion["biomarker_id"]:
@@ -409,7 +440,7 @@ def _biomarker_words(record: dict) -> str:
     return " ".join(part for part in (record["gene"], words, shown) if part)
 
 
-def _biomarker(criterion: dict, patient: _Patient) -> Judgement:
+def _biomarker(criterion: Criterion, patient: _Patient) -> Judgement:
     knowledge = patient.knowledge
     record = _biomarker_record(criterion, knowledge)
     if record is None:
@@ -441,7 +472,7 @@ def _biomarker(criterion: dict, patient: _Patient) -> Judgement:
 
 
 def _cyto_absent(record: dict, patient: _Patient, words: str) -> Judgement:
-    records = _cyto_records(patient.cytogenetics or [])
+    records = cyto_records(patient.cytogenetics or [])
     wanted = {alt["abnormality"] for term in record["parsed"]["terms"] for alt in term}
     unknown_fraction = [
         r["abnormality"]
@@ -462,18 +493,6 @@ def _cyto_absent(record: dict, patient: _Patient, words: str) -> Judgement:
 # ---------------------------------------------------------------------------
 # Labs, age, ECOG, other
 # ---------------------------------------------------------------------------
-def _latest_lab(labs: Iterable[Mapping], test: str) -> Mapping | None:
-    rows = [row for row in labs if row.get("test") == test and row.get("value") is not None]
-    if not rows:
-        return None
-
-    def when(row: Mapping) -> str:
-        value = row.get("date")
-        return value.isoformat() if hasattr(value, "isoformat") else str(value or "")
-
-    return max(rows, key=lambda row: (when(row), str(row.get("value"))))
-
-
 def _compare(value: float, op: str, threshold: float) -> bool:
     return {
         ">=": value >= threshold,
@@ -483,32 +502,25 @@ def _compare(value: float, op: str, threshold: float) -> bool:
     }[op]
 
 
-def _lab(criterion: dict, patient: _Patient) -> Judgement:
+def _lab(criterion: Criterion, patient: _Patient) -> Judgement:
     test, op, threshold, unit = (criterion[k] for k in ("test", "op", "value", "unit"))
     need = f"needs {op} {threshold:g} {unit}"
     if not patient.labs:
         return None, f"{test}: no labs in the inputs ({need})"
-    row = _latest_lab(patient.labs, test)
+    row = latest_per_test(patient.labs).get(test)
     if row is None:
         extra = " (derived from weight, age and sex, not in the inputs)"
         note = extra if test == "creatinine_clearance" else ""
         return None, f"{test}: not in the labs{note} ({need})"
-    value = row.get("value_canonical")
-    row_unit = row.get("unit_canonical")
-    if value is None:
-        try:
-            value, row_unit = convert_lab(test, float(row["value"]), row.get("unit"))
-        except (KeyError, ValueError, TypeError):
-            value, row_unit = float(row["value"]), row.get("unit") or unit
+    # A test without a known conversion is compared as reported, when in the same unit.
+    value, row_unit = canonical_value(row) or (float(row["value"]), row.get("unit") or unit)
     if row_unit != unit:
         return None, f"{test}: latest value in {row_unit}, cannot compare ({need})"
-    when = row.get("date")
-    when = when.isoformat() if hasattr(when, "isoformat") else when
-    dated = f" on {when}" if when else ""
-    return _compare(float(value), op, threshold), f"{test} {value:g} {unit}{dated} ({need})"
+    dated = f" on {iso_text(row['date'])}"
+    return _compare(value, op, threshold), f"{test} {value:g} {unit}{dated} ({need})"
 
 
-def _age(criterion: dict, patient: _Patient) -> Judgement:
+def _age(criterion: Criterion, patient: _Patient) -> Judgement:
     low, high = criterion.get("min"), criterion.get("max")
     if patient.age is None:
         return None, f"age not in the inputs ({_range_words(low, high)})"
@@ -516,41 +528,45 @@ def _age(criterion: dict, patient: _Patient) -> Judgement:
     return holds, f"age {patient.age} ({_range_words(low, high)})"
 
 
-def _ecog(criterion: dict, patient: _Patient) -> Judgement:
+def _ecog(criterion: Criterion, patient: _Patient) -> Judgement:
     return None, f"ECOG ≤{criterion['max']}: not in the inputs"
 
 
-def _other(criterion: dict, patient: _Patient) -> Judgement:
+def _other(criterion: Criterion, patient: _Patient) -> Judgement:
     return None, "not assessable from the inputs"
 
 
 # ---------------------------------------------------------------------------
 # any_of / all_of
 # ---------------------------------------------------------------------------
-def _group(criterion: dict, patient: _Patient) -> Judgement:
-    parts = []
-    for child in criterion["criteria"]:
-        holds, evidence = _judge(child, patient)
-        label = child.get("text") or _label(child, patient.knowledge)
-        parts.append((holds, f"{' '.join(str(label).split())} — {evidence}"))
-    results = [holds for holds, _ in parts]
+def _group_text(
+    criterion: Criterion,
+    holds: bool | None,
+    parts: list[tuple[Criterion, Judgement]],
+    knowledge: Knowledge,
+) -> str:
+    """Which parts decided an any_of/all_of group, each with its label and evidence."""
+    shown_parts = []
+    for child, (child_holds, evidence) in parts:
+        label = child.get("text") or _label(child, knowledge)
+        shown_parts.append((child_holds, f"{' '.join(str(label).split())} — {evidence}"))
+    results = [child_holds for child_holds, _ in shown_parts]
     if criterion["type"] == "any_of":
-        if True in results:
-            shown = "; ".join(text for holds, text in parts if holds)
-            return True, f"one alternative holds: {shown}"
-        if all(holds is False for holds in results):
-            shown = "; ".join(text for _, text in parts)
-            return False, f"no alternative holds: {shown}"
-        shown = "; ".join(text for holds, text in parts if holds is None)
+        if holds:
+            shown = "; ".join(text for child_holds, text in shown_parts if child_holds)
+            return f"one alternative holds: {shown}"
+        if holds is False:
+            return "no alternative holds: " + "; ".join(text for _, text in shown_parts)
+        shown = "; ".join(text for child_holds, text in shown_parts if child_holds is None)
         failed = results.count(False)
-        return None, f"undecided ({failed} of {len(parts)} alternatives fail); unknown: {shown}"
-    if False in results:
-        shown = "; ".join(text for holds, text in parts if holds is False)
-        return False, f"not all hold: {shown}"
-    if all(results):
-        return True, "all hold: " + "; ".join(text for _, text in parts)
-    shown = "; ".join(text for holds, text in parts if holds is None)
-    return None, f"undecided; unknown: {shown}"
+        return f"undecided ({failed} of {len(parts)} alternatives fail); unknown: {shown}"
+    if holds is False:
+        shown = "; ".join(text for child_holds, text in shown_parts if child_holds is False)
+        return f"not all hold: {shown}"
+    if holds:
+        return "all hold: " + "; ".join(text for _, text in shown_parts)
+    shown = "; ".join(text for child_holds, text in shown_parts if child_holds is None)
+    return f"undecided; unknown: {shown}"
 
 
 _JUDGES = {
@@ -566,12 +582,10 @@ _JUDGES = {
     "age": _age,
     "ecog": _ecog,
     "other": _other,
-    "any_of": _group,
-    "all_of": _group,
 }
 
 
-def _label(criterion: dict, knowledge) -> str:
+def _label(criterion: Criterion, knowledge: Knowledge) -> str:
     """Words for a criterion without its own ``text`` (nested criteria)."""
     kind = criterion["type"]
     if kind in ("prior_lines", "age"):
@@ -596,7 +610,7 @@ def _label(criterion: dict, knowledge) -> str:
         return f"{criterion['test']} {criterion['op']} {criterion['value']:g} {criterion['unit']}"
     if kind == "ecog":
         return f"ECOG ≤{criterion['max']}"
-    if kind in ("any_of", "all_of"):
+    if kind in GROUP_TYPES:
         return "any of" if kind == "any_of" else "all of"
     return "other"
 
@@ -604,13 +618,6 @@ def _label(criterion: dict, knowledge) -> str:
 # ---------------------------------------------------------------------------
 # Genomic relevance
 # ---------------------------------------------------------------------------
-def _walk(criteria: Iterable[dict]) -> Iterable[dict]:
-    for criterion in criteria:
-        yield criterion
-        if criterion["type"] in ("any_of", "all_of"):
-            yield from _walk(criterion["criteria"])
-
-
 def _relevance(trial: dict, patient: _Patient) -> list[str]:
     """Why a trial bears on this patient's genomics or antigen history (empty: it does not).
 
@@ -623,7 +630,7 @@ def _relevance(trial: dict, patient: _Patient) -> list[str]:
     knowledge = patient.knowledge
     reasons: list[str] = []
     finding_genes = {f["gene"] for f in patient.findings}
-    for criterion in _walk(trial["criteria"]):
+    for criterion in walk(trial["criteria"]):
         if criterion["type"] != "biomarker":
             continue
         record = _biomarker_record(criterion, knowledge)
@@ -653,7 +660,7 @@ def _relevance(trial: dict, patient: _Patient) -> list[str]:
         received = {target for target, by in TARGET_CLASSES.items() if exposed & set(by.values())}
         named = {
             c["target"]
-            for c in _walk(trial["criteria"])
+            for c in walk(trial["criteria"])
             if c["type"] == "prior_target_therapy" and c["rule"] != "allowed"
         }
         for target in sorted(received & (named | set(trial.get("targets") or []))):
