@@ -457,6 +457,12 @@ def test_variant_status_is_carried_into_the_evidence(knowledge):
     assert by_id(run(knowledge, [call]), "BM-PSMB5-A108T")["evidence"]["status"] is None
 
 
+def test_variant_status_may_be_keyed_by_the_allele_alone(knowledge):
+    call = variant("PSMB5", "A108T")
+    findings = run(knowledge, [call], variant_status={call.key: "persistent"})
+    assert by_id(findings, "BM-PSMB5-A108T")["evidence"]["status"] == "persistent"
+
+
 def test_compiled_json_gives_the_same_findings(knowledge, tmp_path):
     compiled = tmp_path / "knowledge.json"
     knowledge.to_json(compiled)

@@ -177,6 +177,17 @@ def test_latest_lab_is_used_and_dated():
     assert "beta2_microglobulin 2 mg/L on 2024-03-01" in entry["evidence"]
 
 
+def test_same_day_labs_use_the_later_file_line():
+    # The corrected result sits below the first one in labs.tsv; input order must not matter.
+    labs = [
+        lab("beta2_microglobulin", 2.0, "2024-03-01", line=5),
+        lab("beta2_microglobulin", 8.0, "2024-03-01", line=3),
+    ]
+    entry = next(c for c in assess(labs=labs)["criteria"] if c["id"] == "cgs-b2m")
+    assert "beta2_microglobulin 2 mg/L on 2024-03-01" in entry["evidence"]
+    assert entry["status"] == "unmet"
+
+
 def test_unit_converted_threshold():
     # creatinine in µmol/L canonicalised by clinical.read_table: row carries mg/dL already;
     # here the rule threshold is stated in another unit and must be converted.

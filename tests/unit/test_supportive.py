@@ -207,6 +207,14 @@ def test_only_the_latest_value_is_used():
     assert "SC-ANAEMIA-HB" not in ids(items)
 
 
+def test_same_day_values_use_the_later_row():
+    labs = [lab("hemoglobin", 7.0), lab("hemoglobin", 12.5)]
+    items = supportive_care(labs=labs, therapy_history=None, rules=RULES)
+    assert "SC-ANAEMIA-HB" not in ids(items)
+    items = supportive_care(labs=labs[::-1], therapy_history=None, rules=RULES)
+    assert "SC-ANAEMIA-HB" in ids(items)
+
+
 def test_stale_value_gets_an_extra_caution():
     old = date(2022, 1, 1)
     labs = [lab("calcium", 12.0, when=old), lab("hemoglobin", 13.0, when=DAY)]

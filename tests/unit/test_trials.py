@@ -354,6 +354,13 @@ INCLUSION_SCENARIOS = [
         "unknown",
         "derived from weight, age and sex",
     ),
+    (
+        # Same day: the row later in the file is the value used, whatever its size.
+        {"type": "lab", "test": "hemoglobin", "op": ">=", "value": 8, "unit": "g/dL"},
+        {"labs": [lab("hemoglobin", 9.5, "g/dL"), lab("hemoglobin", 75, "g/L")]},
+        "unmet",
+        "hemoglobin 7.5 g/dL on 2024-05-01",
+    ),
     # age, ecog, other
     ({"type": "age", "min": 18}, {"age": 67}, "met", "age 67 (needs ≥18)"),
     ({"type": "age", "max": 75}, {"age": 80}, "unmet", "age 80 (needs ≤75)"),

@@ -1,27 +1,7 @@
-"""Minimal residual disease: ordered measurements, latest result and trend (issue 4, item 5).
+"""Minimal residual disease: ordered measurements, latest result and trend.
 
-``summarize_mrd`` takes the patient's mrd.tsv rows as ``clinical.read_table`` returns them
-(``date`` a ``datetime.date``, ``sensitivity``/``value`` floats, ``method`` NGS|NGF, ``result``
-negative|positive) and returns the ``report.json`` ``mrd`` section, or ``None`` when the
-table was not provided for this patient.
-
-Trend rules (latest measurement compared with the run that precedes it):
-
-- ``single_measurement``: only one measurement.
-- ``sustained_negative``: the last two or more measurements are negative; the explanation
-  gives the span in months from the first negative of that run to the latest.
-- ``converted_to_negative``: latest negative, the one before positive.
-- ``converted_to_positive``: latest positive, the one before negative.
-- Latest and previous both positive, levels compared as a fold change of ``value``:
-  ``rising`` when latest >= previous x FOLD_CHANGE, ``falling`` when latest <= previous /
-  FOLD_CHANGE, else ``stable_positive``. FOLD_CHANGE is one log (10-fold): MRD levels are
-  reported on a log scale and near the limit of detection replicate NGS/NGF measurements
-  commonly differ by a few-fold, so a smaller change is not read as a trend.
-- ``persistent_positive``: both positive but a level is missing (or zero), so the change
-  cannot be judged.
-
-When the compared measurements differ in method or sensitivity the explanation says so
-and ``comparable`` is false: the comparison is less reliable.
+``summarize_mrd`` turns the patient's mrd.tsv rows into the report.json ``mrd`` section;
+``docs/reasoning.md`` ("MRD") gives the trend rules and why a change must be ten-fold.
 """
 
 from __future__ import annotations
@@ -29,24 +9,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from mmresist.io.tabular import iso_text
+
+# One log: MRD levels are reported on a log scale, and near the limit of detection
+# replicate NGS/NGF measurements differ by a few-fold, so less is not read as a trend.
 FOLD_CHANGE = 10.0
-TRENDS = (
-    "single_measurement",
-    "sustained_negative",
-    "converted_to_negative",
-    "converted_to_positive",
-    "rising",
-    "falling",
-    "stable_positive",
-    "persistent_positive",
-)
 DAYS_PER_MONTH = 365.25 / 12
-
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _num(value: Any) -> float | None:
@@ -55,10 +23,6 @@ def _num(value: Any) -> float | None:
 
 def _fmt_fraction(value: float | None) -> str:
     return "not given" if value is None else f"{value:.3g} ({value * 100:.3g}%)"
-
-
-def _fmt_sensitivity(value: float | None) -> str:
-    return "unknown sensitivity" if value is None else f"sensitivity {value:.0e}"
 
 
 def _months(start: str, end: str) -> float:
@@ -142,17 +106,22 @@ def _trend(measurements: list[dict]) -> tuple[str, str, list[dict]]:
     )
 
 
-def summarize_mrd(rows: list[dict] | None) -> dict | None:
-    """The report.json ``mrd`` section from the patient's mrd.tsv rows; None without rows."""
+def summarize_mrd(rows: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """The report.json ``mrd`` section from the patient's mrd.tsv rows (as
+    ``io.clinical.read_table`` returns them), or None without rows.
+
+    Measurements are ordered by date, then file line; the trend compares the latest with
+    the run before it (``docs/reasoning.md``, "MRD").
+    """
     if not rows:
         return None
     ordered = sorted(
         rows,
-        key=lambda row: (_iso(row.get("date")) or "", row.get("_line") or 0),
+        key=lambda row: (iso_text(row.get("date")) or "", row.get("_line") or 0),
     )
     measurements = [
         {
-            "date": _iso(row.get("date")),
+            "date": iso_text(row.get("date")),
             "method": row.get("method"),
             "sensitivity": _num(row.get("sensitivity")),
             "result": row.get("result"),

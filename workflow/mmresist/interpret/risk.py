@@ -30,7 +30,7 @@ from mmresist.interpret.matching import (
 )
 from mmresist.io.clinical import convert_lab
 from mmresist.io.tabular import iso_text
-from mmresist.knowledge.load import parse_spec
+from mmresist.knowledge.spec import parse_spec
 from mmresist.model import (
     CopyNumberCall,
     Criterion,

@@ -24,7 +24,7 @@ from mmresist.interpret.labs import canonical_value, latest_per_test
 from mmresist.interpret.matching import cyto_records, match_biomarkers
 from mmresist.interpret.therapy import FALLBACK_CLASSES
 from mmresist.io.tabular import iso_text
-from mmresist.knowledge.load import parse_spec
+from mmresist.knowledge.spec import parse_spec
 from mmresist.model import (
     CopyNumberCall,
     Criterion,
