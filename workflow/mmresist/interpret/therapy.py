@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any, Protocol
 
 from mmresist.errors import InputError, KnowledgeError
+from mmresist.io.tabular import as_date
+from mmresist.model import ClassExposure, TherapyHistory, TherapyLine, TherapyLineRow
 from mmresist.vocab import DRUG_CLASSES
 
 # IMWG (Rajkumar 2011): refractory = no response (less than MR) or progression on therapy
@@ -14,14 +16,15 @@ REFRACTORY_WINDOW_DAYS = 60
 NO_RESPONSE = frozenset({"SD", "PD"})
 
 # Autologous transplant is conditioned with high-dose melphalan, so it counts as an
-# exposure to melphalan (an alkylator); SPEC writes it `ASCT`. Keys: lower case, no spaces.
+# exposure to melphalan (an alkylator); therapy_lines.tsv writes it `ASCT`. Keys: lower
+# case, no spaces.
 TRANSPLANT_TOKENS = frozenset(
     {"asct", "auto-sct", "autosct", "hdm", "hdm-asct", "hdm/asct", "mel200", "mel140"}
 )
 TRANSPLANT_DRUG = "melphalan"
 
 # Used only when the knowledge base gives no class for these drugs, so that an ASCT line
-# or dexamethasone is never silently classless (SPEC: glucocorticoids are a class).
+# or dexamethasone is never silently classless (glucocorticoids are a drug class).
 FALLBACK_CLASSES = {
     "melphalan": ["alkylator"],
     "dexamethasone": ["glucocorticoid"],
@@ -47,16 +50,16 @@ class RegimenKnowledge(Protocol):
         ...
 
     def drug_classes(self, drug: str) -> list[str]:
-        """SPEC drug-class ids of a generic drug name."""
+        """Drug-class ids (``vocab.DRUG_CLASSES``) of a generic drug name."""
         ...
 
 
 def therapy_history(
-    lines: list[dict[str, Any]],
+    lines: list[TherapyLineRow],
     knowledge: RegimenKnowledge,
     *,
     reference_date: date | str | None = None,
-) -> dict[str, Any]:
+) -> TherapyHistory:
     """Exposure and refractoriness of one patient from their validated therapy_lines rows.
 
     ``lines`` are rows of one patient as ``clinical.read_table`` returns them (dates as
@@ -67,7 +70,7 @@ def therapy_history(
     Refractoriness is per drug across lines: refractory in any line means refractory,
     even if a later line with the same drug responded (the MAMMOTH convention).
 
-    Returns the SPEC ``therapy_history`` keys (lists sorted, dates as ISO text) plus
+    Returns the report.json ``therapy_history`` keys (lists sorted, dates as ISO text) plus
     ``last_exposure``: per exposed class, the last dose date, whether the line is still
     ongoing, and the days from that dose to ``reference_date`` (``None`` without one;
     0 while ongoing or when the reference date falls before the last dose).
@@ -77,7 +80,7 @@ def therapy_history(
     ordered = sorted(lines, key=lambda row: int(row["line"]))
     _check_unique_line_numbers(ordered)
 
-    entries: list[dict[str, Any]] = []
+    entries: list[TherapyLine] = []
     classes_of: dict[str, list[str]] = {}
     refractory_drugs: set[str] = set()
     for row in ordered:
@@ -192,7 +195,7 @@ def refractory_decision(
     )
 
 
-def _resolve(row: dict[str, Any], knowledge: RegimenKnowledge) -> tuple[list[str], list[str]]:
+def _resolve(row: TherapyLineRow, knowledge: RegimenKnowledge) -> tuple[list[str], list[str]]:
     """Sorted generic drug names of a line's regimen (ASCT counts as melphalan), and those
     given up to the end of the line: every drug without a transplant, else the drugs
     written after the last ASCT (maintenance), or melphalan when nothing follows it."""
@@ -243,21 +246,23 @@ def _classes(drug: str, knowledge: RegimenKnowledge) -> list[str]:
         classes = FALLBACK_CLASSES.get(drug, [])
     unknown = [c for c in classes if c not in DRUG_CLASSES]
     if unknown:
-        # A class outside the SPEC vocabulary would silently miss every class rule.
-        raise KnowledgeError(f"drug '{drug}' has class ids not in SPEC: {', '.join(unknown)}")
+        # A class outside the vocabulary would silently miss every class rule.
+        raise KnowledgeError(
+            f"drug '{drug}' has class ids not in the drug-class vocabulary: {', '.join(unknown)}"
+        )
     return sorted(set(classes))
 
 
 def _last_exposure(
-    entries: list[dict[str, Any]], classes_of: dict[str, list[str]], reference: date | None
-) -> dict[str, dict[str, Any]]:
+    entries: list[TherapyLine], classes_of: dict[str, list[str]], reference: date | None
+) -> dict[str, ClassExposure]:
     """Per class: last dose date of the latest line using it, and days to ``reference``.
 
     A line without end_date is ongoing only when it is the patient's latest line; an
     earlier line without end_date has an unknown last dose (never guessed).
     """
     latest_line = entries[-1]["line"] if entries else None
-    result: dict[str, dict[str, Any]] = {}
+    result: dict[str, ClassExposure] = {}
     classes = sorted({c for entry in entries for drug in entry["drugs"] for c in classes_of[drug]})
     for drug_class in classes:
         entry = [e for e in entries if drug_class in e["drug_classes"]][-1]
@@ -277,13 +282,10 @@ def _last_exposure(
     return result
 
 
-def _as_date(value: Any, row: dict[str, Any] | None, column: str) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
+def _as_date(value: Any, row: TherapyLineRow | None, column: str) -> date | None:
+    """``as_date`` with an InputError naming the row and column instead of a ValueError."""
     try:
-        return date.fromisoformat(str(value))
+        return as_date(value)
     except ValueError:
         raise InputError(
             "invalid date",
@@ -295,7 +297,7 @@ def _as_date(value: Any, row: dict[str, Any] | None, column: str) -> date | None
         ) from None
 
 
-def _check_one_patient(lines: list[dict[str, Any]]) -> None:
+def _check_one_patient(lines: list[TherapyLineRow]) -> None:
     patients = sorted({str(row.get("patient_id")) for row in lines})
     if len(patients) > 1:
         row = next(row for row in lines if str(row.get("patient_id")) != patients[0])
@@ -309,8 +311,8 @@ def _check_one_patient(lines: list[dict[str, Any]]) -> None:
         )
 
 
-def _check_unique_line_numbers(ordered: list[dict[str, Any]]) -> None:
-    seen: dict[int, dict[str, Any]] = {}
+def _check_unique_line_numbers(ordered: list[TherapyLineRow]) -> None:
+    seen: dict[int, TherapyLineRow] = {}
     for row in ordered:
         number = int(row["line"])
         if number in seen:
