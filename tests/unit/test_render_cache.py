@@ -18,7 +18,6 @@ import pytest
 from mmresist.report import render
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "report_example.json"
-WORKFLOW = Path(render.__file__).resolve().parents[1]
 
 
 def load_example() -> dict:
@@ -134,12 +133,11 @@ def test_cohort_uses_the_cache_with_the_same_output(tmp_path, fresh_environments
 
 _RENDER_MANY = """
 import json, sys
-sys.path.insert(0, sys.argv[1])
 from mmresist.report import render
-report = json.load(open(sys.argv[2], encoding="utf-8"))
-for _ in range(int(sys.argv[4])):
+report = json.load(open(sys.argv[1], encoding="utf-8"))
+for _ in range(int(sys.argv[3])):
     render._cached_environment.cache_clear()  # compile or load, and write, every time
-    html = render.render_html(report, template_cache=sys.argv[3])
+    html = render.render_html(report, template_cache=sys.argv[2])
 sys.stdout.write(html)
 """
 
@@ -149,7 +147,7 @@ def test_processes_rendering_at_once_share_one_cache_safely(tmp_path):
     each gets the same bytes, and no temporary or torn file is left behind."""
     cache = tmp_path / "cache"
     expected = render.render_html(load_example())
-    command = [sys.executable, "-c", _RENDER_MANY, str(WORKFLOW), str(EXAMPLE), str(cache), "8"]
+    command = [sys.executable, "-c", _RENDER_MANY, str(EXAMPLE), str(cache), "8"]
     processes = [
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)
     ]

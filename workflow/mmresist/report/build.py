@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mmresist.io.files import atomic_write_text
 from mmresist.model import CopyNumberCall, Sample, SampleIngest, VariantCall
@@ -134,11 +134,10 @@ def build_report(
     warnings: list[str],
     assessed: dict | None = None,
 ) -> dict:
-    """The report.json document (SPEC §3) with every key present.
+    """The report.json document with every key present (docs/report.md).
 
-    ``assessed`` maps the reasoning sections this version computes to their value (``None``
-    when their inputs were not given); the others are ``null`` and listed in
-    ``not_assessed``."""
+    ``assessed`` maps each computed reasoning section to its value (``None`` when its inputs
+    were not given); sections missing from it are ``null`` and listed in ``not_assessed``."""
     assessed = assessed or {}
     report = {
         "schema_version": SCHEMA_VERSION,
@@ -174,12 +173,12 @@ def build_report(
 
 
 def report_json(report: dict) -> str:
-    """report.json text: one top-level key per line and one list item per line, each value
-    compact. Python's json module indents only with its pure-Python encoder, which took a
-    third of a second on a report of a few thousand panel variants; this layout uses the C
-    encoder and still reads line by line (and diffs per variant)."""
+    """report.json text: one top-level key, or one list item, per line.
 
-    def compact(value) -> str:
+    ``json.dumps(indent=...)`` falls back to the pure-Python encoder (a third of a second on
+    a few thousand variants); compact items use the C encoder and still diff per variant."""
+
+    def compact(value: object) -> str:
         return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
 
     lines = []
@@ -198,7 +197,7 @@ def variants_tsv(
     samples: Sequence[Sample],
     ingests: dict[str, SampleIngest],
     status_of: dict[tuple, str],
-    category_of,
+    category_of: Callable[[str], str],
 ) -> str:
     """Every panel allele of every sample, kept or not, with its filter reasons."""
     buffer = io.StringIO()

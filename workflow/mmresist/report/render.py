@@ -19,9 +19,10 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import quote
 
 import jinja2
@@ -42,6 +43,9 @@ from mmresist.vocab import (
     REASONING_SECTIONS,
     VARIANT_STATUSES,
 )
+
+if TYPE_CHECKING:
+    import weasyprint.document
 
 TEMPLATES = Path(str(resources.files("mmresist.report") / "templates"))
 
@@ -306,8 +310,8 @@ def _section_state(report: Mapping, name: str, not_provided: set[str]) -> str:
 
 
 def report_view(report: Mapping) -> dict:
-    """Everything the template shows that takes more than a lookup: orders, groups,
-    counts. Pure; the template never sorts or counts by itself."""
+    """What the template shows beyond lookups (orders, groups, counts); the template never
+    sorts or counts by itself."""
     samples = [sample for sample in as_list(report["samples"]) if isinstance(sample, Mapping)]
     sample_rank = {sample.get("sample_id"): index for index, sample in enumerate(samples)}
     provenance = report["provenance"] or {}
@@ -459,14 +463,12 @@ def report_view(report: Mapping) -> dict:
 
 class TemplateBytecodeCache(jinja2.FileSystemBytecodeCache):
     """Compiled templates kept on disk, so a new process skips compiling report.html.j2
-    (about 0.2 s). The directory is created if missing.
+    (about 0.2 s); the directory is created if missing.
 
-    A cache file is found by template name and path; a changed template source, another
-    Python or another jinja2 gives a different checksum, magic header or file name, so a
-    stale entry is never used. Files are written to a temporary file in the same
-    directory and moved into place with ``os.replace``: a process that renders at the
-    same time reads either no file or a whole one. A file that cannot be read as
-    bytecode is ignored (jinja2 compiles the template again).
+    A changed template, Python or jinja2 changes the checksum, header or file name, so a
+    stale entry is never used; unreadable bytecode is ignored and compiled again. Writes
+    go through a temporary file and ``os.replace``, so a concurrent reader sees no file
+    or a whole one.
     """
 
     def __init__(self, directory: str | os.PathLike) -> None:
@@ -549,7 +551,9 @@ def _stylesheet() -> str:
     return css
 
 
-def _render(template: str, *, template_cache: str | os.PathLike | None = None, **context) -> str:
+def _render(
+    template: str, *, template_cache: str | os.PathLike | None = None, **context: object
+) -> str:
     # The stylesheet is ours, not input text; Markup keeps its quotes intact.
     return (
         _environment(template_cache)
@@ -573,27 +577,27 @@ def render_html(report: dict, *, template_cache: str | os.PathLike | None = None
 # ---------------------------------------------------------------- PDF
 
 
-def _refusing_fetcher():
+def _refusing_fetcher() -> Callable[..., Any]:
     """A WeasyPrint URL fetcher that loads nothing, remote or local."""
     try:
         from weasyprint.urls import URLFetcher
     except ImportError:  # WeasyPrint < 66 takes a plain function
 
-        def refuse(url: str, *args, **kwargs):
+        def refuse(url: str, *args: object, **kwargs: object) -> NoReturn:
             logger.warning("refused to fetch %s while rendering a report", url)
             raise ValueError(f"mmresist reports load no resources (refused {url!r})")
 
         return refuse
 
     class RefusingFetcher(URLFetcher):
-        def fetch(self, url, headers=None):
+        def fetch(self, url: str, headers: object = None) -> NoReturn:
             logger.warning("refused to fetch %s while rendering a report", url)
             raise ValueError(f"mmresist reports load no resources (refused {url!r})")
 
     return RefusingFetcher()
 
 
-def pdf_document(html: str):
+def pdf_document(html: str) -> weasyprint.document.Document:
     """Lay out ``html`` for print with WeasyPrint (A4 comes from the stylesheet)."""
     import weasyprint
 
