@@ -22,6 +22,7 @@ from mmresist.report.build import (
     variants_tsv,
     write_outputs,
 )
+from mmresist.vocab import CLINICAL_TABLES
 
 
 @dataclass
@@ -251,7 +252,7 @@ def read_clinical(patient_id: str, paths: ClinicalPaths) -> tuple[dict, list[str
 
     tables: dict[str, list[dict] | None] = {}
     not_provided = []
-    for kind in ("therapy_lines", "labs", "cytogenetics", "mrd"):
+    for kind in CLINICAL_TABLES:
         path = getattr(paths, kind)
         if path is None:
             tables[kind] = None
@@ -382,7 +383,7 @@ def run_patient(
     tables, not_provided = read_clinical(patient_id, clinical)
     # A table without rows for this patient says nothing about the patient: its sections
     # stay unknown (null), never empty ones that read as "none".
-    for kind in ("therapy_lines", "labs", "cytogenetics", "mrd"):
+    for kind in CLINICAL_TABLES:
         if tables[kind] is not None and not tables[kind]:
             not_provided.append(f"{kind} (no rows for this patient)")
             tables[kind] = None

@@ -78,7 +78,6 @@ def therapy_history(
     reference = _as_date(reference_date, None, "reference_date") if reference_date else None
     _check_one_patient(lines)
     ordered = sorted(lines, key=lambda row: int(row["line"]))
-    _check_unique_line_numbers(ordered)
 
     entries: list[TherapyLine] = []
     classes_of: dict[str, list[str]] = {}
@@ -309,21 +308,3 @@ def _check_one_patient(lines: list[TherapyLineRow]) -> None:
             expected=f"rows of patient {patients[0]} only",
             got=str(row.get("patient_id")),
         )
-
-
-def _check_unique_line_numbers(ordered: list[TherapyLineRow]) -> None:
-    seen: dict[int, TherapyLineRow] = {}
-    for row in ordered:
-        number = int(row["line"])
-        if number in seen:
-            first = seen[number].get("_line")
-            raise InputError(
-                f"line number {number} is listed twice for patient {row.get('patient_id')}"
-                + (f" (first on line {first})" if first is not None else ""),
-                file=row.get("_file"),
-                line=row.get("_line"),
-                field="line",
-                expected="one row per line of therapy",
-                got=str(number),
-            )
-        seen[number] = row
