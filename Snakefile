@@ -10,6 +10,7 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/knowledge.smk"
+include: "workflow/rules/annotate.smk"
 include: "workflow/rules/interpret.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/resources.smk"

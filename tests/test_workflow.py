@@ -43,17 +43,23 @@ def demo_run(tmp_path_factory) -> Path:
     return outdir
 
 
-def test_dry_run_plans_one_report_and_pdf_per_patient(tmp_path):
-    result = snakemake("--dry-run", "--config", f"outdir={tmp_path}/reports")
+def job_counts(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Jobs per rule from a dry run's "Job stats" table; {} when nothing is to be done."""
     assert result.returncode == 0, result.stderr[-3000:]
-    counts = {}
     lines = result.stdout.splitlines()
-    start = lines.index("Job stats:")
-    for line in lines[start + 3 :]:
+    if "Job stats:" not in lines:
+        return {}
+    counts = {}
+    for line in lines[lines.index("Job stats:") + 3 :]:
         parts = line.split()
         if len(parts) != 2 or not parts[1].isdigit():
             break
         counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_dry_run_plans_one_report_and_pdf_per_patient(tmp_path):
+    counts = job_counts(snakemake("--dry-run", "--config", f"outdir={tmp_path}/reports"))
     patients = len(demo_patients())
     # The shipped compiled knowledge is fresh, so no compile job is planned.
     assert counts == {
@@ -287,3 +293,70 @@ def test_one_patients_bad_vcf_does_not_stop_the_others(tmp_path):
     for patient in demo_patients():
         if patient != "MM-005":
             assert (outdir / patient / "report.json").is_file(), patient
+
+
+def test_annotate_runs_once_per_unannotated_sample_and_survives_knowledge_edits(tmp_path):
+    import shutil
+
+    sys.path.insert(0, str(REPO / "tests" / "unit"))
+    from vcf_fixtures import Genome, fasta_text, genome_pos, gff3_text, unannotated_vcf_text
+
+    genome = Genome()
+    (tmp_path / "genome.fa").write_text(fasta_text(genome))
+    (tmp_path / "genes.gff3").write_text(gff3_text())
+    position = genome_pos(27)  # PSMB5 codon 10
+    alt = "A" if genome.base(position) != "A" else "C"
+    bare = tmp_path / "P1_relapse.vcf"
+    bare.write_text(unannotated_vcf_text([(position, genome.base(position), alt)]))
+    annotated = REPO / "resources/demo/vcf/MM-005_relapse.vcf.gz"
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(
+        "patient_id\tsample_id\ttimepoint\tcollection_date\tvcf\n"
+        f"P1\tP1-RL\trelapse\t2024-06-01\t{bare}\n"
+        f"P2\tP2-RL\trelapse\t2024-06-01\t{annotated}\n"
+    )
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(REPO / "resources/knowledge", knowledge)
+    outdir = tmp_path / "reports"
+
+    def configured(mode: str) -> list[str]:
+        config = tmp_path / f"{mode}.yaml"
+        config.write_text(
+            f"samples: {sheet}\noutdir: {outdir}\nknowledge: {knowledge}\n"
+            f"annotation:\n  mode: {mode}\n  fasta: {tmp_path / 'genome.fa'}\n"
+            f"  gff3: {tmp_path / 'genes.gff3'}\nreport:\n  pdf: false\n"
+        )
+        return ["--configfile", str(config)]
+
+    auto = configured("auto")
+    assert job_counts(snakemake("--dry-run", *auto)) == {
+        "all": 1,
+        "annotate": 1,  # P1 only: P2's VCF is annotated with VEP
+        "cohort_index": 1,
+        "patient_report": 2,
+        "total": 5,
+    }
+    assert job_counts(snakemake("--dry-run", *configured("bcftools_csq")))["annotate"] == 2
+
+    run = snakemake("--cores", "2", *auto)
+    assert run.returncode == 0, run.stderr[-4000:]
+    report = json.loads((outdir / "P1" / "report.json").read_text())
+    (sample,) = report["qc"]["per_sample"]
+    assert "made by mmresist: bcftools" in sample["annotation"]
+    assert [item["path"] for item in report["provenance"]["inputs"]][1] == str(bare)
+    assert {v["gene"] for v in report["variants"]} == {"PSMB5"}
+    assert job_counts(snakemake("--dry-run", *auto)) == {}
+
+    # A knowledge edit re-plans the reports, not the annotation.
+    version = knowledge / "VERSION"
+    version.write_text(version.read_text().strip() + "9\n")
+    counts = job_counts(snakemake("--dry-run", *auto))
+    assert counts.get("knowledge_compile") == 1 and counts.get("patient_report") == 2
+    assert "annotate" not in counts
+    # The gene coordinates decide the annotated regions: editing them re-annotates.
+    coordinates = knowledge / "gene_coordinates.tsv"
+    header, first, *rows = coordinates.read_text().splitlines()
+    cells = first.split("\t")
+    cells[4] = str(int(cells[4]) + 1)  # one base more at the first gene's end
+    coordinates.write_text("\n".join([header, "\t".join(cells), *rows]) + "\n")
+    assert job_counts(snakemake("--dry-run", *auto)).get("annotate") == 1

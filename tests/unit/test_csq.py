@@ -7,135 +7,27 @@ import hashlib
 import io
 import json
 import os
-import random
 import re
 
 import pytest
+from vcf_fixtures import (
+    CODE,
+    COMPLEMENT,
+    EXON1_CDS,
+    TRANSCRIPT,
+    Genome,
+    fasta_text,
+    genome_pos,
+    gff3_text,
+    translate,
+    unannotated_vcf_text,
+)
 
 from mmresist.cli import main
 from mmresist.errors import InputError
 from mmresist.ingest import csq
 from mmresist.ingest import reference as references
 from mmresist.ingest.vcf import read_sample
-
-COMPLEMENT = str.maketrans("ACGT", "TGCA")
-CODE = {
-    a + b + c: aa
-    for (a, b, c), aa in zip(
-        ((x, y, z) for x in "TCAG" for y in "TCAG" for z in "TCAG"),
-        "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG",
-        strict=True,
-    )
-}
-GENE_ID = "ENSG00000100804"
-TRANSCRIPT = "ENST00000361611"
-LENGTH = 3000
-# PSMB5 on the minus strand (as in the genome): exon 1 1701-1900 (CDS 1701-1850, ATG at
-# 1848-1850), intron 1301-1700, exon 2 1101-1300 (CDS 1151-1300, stop codon 1151-1153).
-EXON1_CDS = (1701, 1850)
-EXON2_CDS = (1151, 1300)
-
-
-def revcomp(seq: str) -> str:
-    return seq.translate(COMPLEMENT)[::-1]
-
-
-def translate(cds: str) -> str:
-    protein = []
-    for i in range(0, len(cds) - 2, 3):
-        aa = CODE[cds[i : i + 3]]
-        protein.append(aa)
-        if aa == "*":
-            break
-    return "".join(protein)
-
-
-def genome_pos(i: int) -> int:
-    """1-based genome position of 0-based CDS index ``i`` (minus strand, two exons)."""
-    return EXON1_CDS[1] - i if i < 150 else EXON2_CDS[1] - (i - 150)
-
-
-class Genome:
-    def __init__(self, seed: int = 7) -> None:
-        rng = random.Random(seed)
-        bases = [rng.choice("ACGT") for _ in range(LENGTH)]
-        codons = ["ATG"]
-        while len(codons) < 99:
-            codon = "".join(rng.choice("ACGT") for _ in range(3))
-            if CODE[codon] != "*":
-                codons.append(codon)
-        codons[19] = "CAG"  # Q20: one base from a stop (TAG)
-        codons.append("TAA")
-        self.cds = "".join(codons)
-
-        def put(start: int, end: int, seq: str) -> None:
-            assert len(seq) == end - start + 1
-            bases[start - 1 : end] = list(seq)
-
-        put(*EXON1_CDS, revcomp(self.cds[:150]))
-        put(*EXON2_CDS, revcomp(self.cds[150:]))
-        intron = list(revcomp("".join(bases[1300:1700])))
-        intron[:2], intron[-2:] = ["G", "T"], ["A", "G"]
-        put(1301, 1700, revcomp("".join(intron)))
-        self.seq = "".join(bases)
-
-    def base(self, pos: int) -> str:
-        return self.seq[pos - 1]
-
-    def mutate_cds(self, i: int, genome_alt: str) -> str:
-        """CDS after a genome-strand SNV at CDS index ``i``."""
-        return self.cds[:i] + genome_alt.translate(COMPLEMENT) + self.cds[i + 1 :]
-
-
-def gff3_text(seqid: str = "14") -> str:
-    rows = [
-        ("gene", 1001, 2000, ".", f"ID=gene:{GENE_ID};Name=PSMB5;biotype=protein_coding;"
-         f"gene_id={GENE_ID};version=1"),
-        ("mRNA", 1101, 1900, ".", f"ID=transcript:{TRANSCRIPT};Parent=gene:{GENE_ID};"
-         f"Name=PSMB5-201;biotype=protein_coding;tag=Ensembl_canonical;"
-         f"transcript_id={TRANSCRIPT};version=1"),
-        ("five_prime_UTR", 1851, 1900, ".", f"Parent=transcript:{TRANSCRIPT}"),
-        ("exon", 1701, 1900, ".", f"Parent=transcript:{TRANSCRIPT};exon_id=ENSE1;rank=1"),
-        ("CDS", *EXON1_CDS, "0", f"ID=CDS:ENSP1;Parent=transcript:{TRANSCRIPT};protein_id=ENSP1"),
-        ("exon", 1101, 1300, ".", f"Parent=transcript:{TRANSCRIPT};exon_id=ENSE2;rank=2"),
-        ("CDS", *EXON2_CDS, "0", f"ID=CDS:ENSP1;Parent=transcript:{TRANSCRIPT};protein_id=ENSP1"),
-        ("three_prime_UTR", 1101, 1150, ".", f"Parent=transcript:{TRANSCRIPT}"),
-    ]  # fmt: skip
-    lines = ["##gff-version 3", f"##sequence-region   {seqid} 1 {LENGTH}"]
-    for kind, start, end, phase, attributes in rows:
-        lines.append(
-            "\t".join([seqid, "ensembl_havana", kind, str(start), str(end), ".", "-", phase,
-                       attributes])
-        )  # fmt: skip
-    return "\n".join(lines) + "\n"
-
-
-def fasta_text(genome: Genome, name: str = "14") -> str:
-    body = "\n".join(genome.seq[i : i + 60] for i in range(0, LENGTH, 60))
-    return f">{name}\n{body}\n"
-
-
-def vcf_text(records, *, chrom: str = "14", samples=("TUMOR",)) -> str:
-    header = [
-        "##fileformat=VCFv4.2",
-        f"##contig=<ID={chrom},length={LENGTH}>",
-        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">',
-        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">',
-        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
-                   *samples]),
-    ]  # fmt: skip
-    lines = []
-    for pos, ref, alt in sorted(records):
-        n_alts = alt.count(",") + 1
-        ad = ",".join(["60"] + ["40"] * n_alts)
-        tumour = f"0/1:{ad}:{60 + 40 * n_alts}"
-        normal = "0/0:" + ",".join(["80"] + ["0"] * n_alts) + ":80"
-        values = [tumour if name == "TUMOR" else normal for name in samples]
-        lines.append(
-            "\t".join([chrom, str(pos), ".", ref, alt, ".", "PASS", ".", "GT:AD:DP", *values])
-        )
-    return "\n".join(header + lines) + "\n"
 
 
 def other_missense(genome: Genome, i: int, skip: str = "") -> tuple[str, str, str]:
@@ -244,7 +136,7 @@ REGION = [("14", 1000, 2000)]
 def test_annotate_writes_expected_consequences(tmp_path, genome, reference):
     fasta, gff3 = reference
     expected = Expected(genome)
-    vcf = write_vcf(tmp_path, vcf_text(expected.records))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(expected.records))
     before = sorted(os.listdir(vcf.parent))
     ref_before = sorted(os.listdir(fasta.parent))
     out = tmp_path / "work" / "S.csq.vcf.gz"
@@ -309,7 +201,7 @@ def test_annotate_writes_expected_consequences(tmp_path, genome, reference):
 
 def test_same_bytes_on_rerun(tmp_path, genome, reference):
     fasta, gff3 = reference
-    vcf = write_vcf(tmp_path, vcf_text(Expected(genome).records))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(Expected(genome).records))
     out = tmp_path / "work" / "S.vcf.gz"
     csq.annotate(vcf, fasta=fasta, gff3=gff3, out_path=out, regions=REGION)
     first = out.read_bytes(), (tmp_path / "work" / "S.vcf.gz.tbi").read_bytes()
@@ -326,7 +218,7 @@ def test_ref_mismatch_names_position(tmp_path, genome, reference):
     fasta, gff3 = reference
     base = genome.base(1500)
     wrong = "T" if base != "T" else "G"
-    vcf = write_vcf(tmp_path, vcf_text([(1500, wrong, "C" if wrong != "C" else "A")]))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text([(1500, wrong, "C" if wrong != "C" else "A")]))
     out = tmp_path / "work" / "S.vcf.gz"
     with pytest.raises(InputError) as error:
         csq.annotate(vcf, fasta=fasta, gff3=gff3, out_path=out)
@@ -339,7 +231,7 @@ def test_ref_mismatch_names_position(tmp_path, genome, reference):
 @pytest.mark.parametrize("missing", ["fasta", "gff3"])
 def test_missing_reference_files(tmp_path, genome, reference, missing):
     fasta, gff3 = reference
-    vcf = write_vcf(tmp_path, vcf_text(Expected(genome).records))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(Expected(genome).records))
     paths = {"fasta": fasta, "gff3": gff3}
     paths[missing] = tmp_path / "nowhere" / f"absent.{missing}"
     with pytest.raises(InputError, match="not found") as error:
@@ -357,7 +249,7 @@ def test_non_ensembl_gff3_is_refused(tmp_path, genome, reference):
         .replace("Parent=transcript:", "Parent=")
     )
     gff3.write_text(gencode)
-    vcf = write_vcf(tmp_path, vcf_text(Expected(genome).records))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(Expected(genome).records))
     with pytest.raises(InputError, match="not an Ensembl GFF3"):
         csq.annotate(vcf, fasta=fasta, gff3=gff3, out_path=tmp_path / "w" / "S.vcf.gz")
     gff3.write_text("this is not a GFF3\n")
@@ -368,7 +260,7 @@ def test_non_ensembl_gff3_is_refused(tmp_path, genome, reference):
 def test_chr_named_vcf_is_renamed_and_restored(tmp_path, genome, reference):
     fasta, gff3 = reference
     expected = Expected(genome)
-    vcf = write_vcf(tmp_path, vcf_text(expected.records, chrom="chr14"))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(expected.records, chrom="chr14"))
     out = tmp_path / "work" / "S.vcf.gz"
     result = csq.annotate(vcf, fasta=fasta, gff3=gff3, out_path=out, regions=REGION)
     assert result.renamed_contigs == {"chr14": "14"}
@@ -385,7 +277,7 @@ def test_chr_named_vcf_is_renamed_and_restored(tmp_path, genome, reference):
 def test_gff3_naming_unlike_fasta_is_refused(tmp_path, genome, reference):
     fasta, gff3 = reference
     gff3.write_text(gff3_text(seqid="chr14"))
-    vcf = write_vcf(tmp_path, vcf_text(Expected(genome).records))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(Expected(genome).records))
     with pytest.raises(InputError) as error:
         csq.annotate(vcf, fasta=fasta, gff3=gff3, out_path=tmp_path / "w" / "S.vcf.gz")
     assert "chr14" in str(error.value) and "(14)" in str(error.value)
@@ -393,7 +285,7 @@ def test_gff3_naming_unlike_fasta_is_refused(tmp_path, genome, reference):
 
 def test_unmatched_contig_names_are_refused(tmp_path, genome, reference):
     fasta, gff3 = reference
-    vcf = write_vcf(tmp_path, vcf_text(Expected(genome).records, chrom="NC_000014.9"))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(Expected(genome).records, chrom="NC_000014.9"))
     with pytest.raises(InputError, match=r"NC_000014\.9.*match none.*\(14\)"):
         csq.annotate(vcf, fasta=fasta, gff3=gff3, out_path=tmp_path / "w" / "S.vcf.gz")
 
@@ -404,7 +296,7 @@ def test_indexed_fasta_used_in_place_and_sample_kept(tmp_path, genome, reference
     fasta, gff3 = reference
     pysam.faidx(str(fasta))
     expected = Expected(genome)
-    vcf = write_vcf(tmp_path, vcf_text(expected.records, samples=("NORMAL", "TUMOR")))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(expected.records, samples=("NORMAL", "TUMOR")))
     out = tmp_path / "work" / "S.vcf.gz"
     result = csq.annotate(vcf, fasta=fasta, gff3=gff3, out_path=out, sample="TUMOR")
     assert result.warnings == []
@@ -426,7 +318,7 @@ def test_haplotype_mode_gives_compound_references(tmp_path, genome, reference):
     mutated = genome.mutate_cds(i, alt1)
     mutated = mutated[: i + 1] + alt2.translate(COMPLEMENT) + mutated[i + 2 :]
     ref_aa, alt_aa = CODE[genome.cds[30:33]], CODE[mutated[30:33]]
-    vcf = write_vcf(tmp_path, vcf_text([(first, genome.base(first), alt1),
+    vcf = write_vcf(tmp_path, unannotated_vcf_text([(first, genome.base(first), alt1),
                                         (second, genome.base(second), alt2)]))  # fmt: skip
     out = tmp_path / "work" / "S.vcf.gz"
     csq.annotate(vcf, fasta=fasta, gff3=gff3, out_path=out, haplotypes=True)
@@ -480,7 +372,7 @@ def test_download_builds_indexed_reference(tmp_path, genome):
 
     # the downloaded pair annotates
     expected = Expected(genome)
-    vcf = write_vcf(tmp_path, vcf_text(expected.records))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(expected.records))
     out = tmp_path / "work" / "S.vcf.gz"
     result = csq.annotate(vcf, fasta=reference.fasta, gff3=reference.gff3, out_path=out)
     assert result.warnings == []
@@ -538,14 +430,23 @@ def _sheet(tmp_path, vcf) -> str:
     return str(sheet)
 
 
+def _annotate_command(tmp_path, vcf, fasta, gff3, *extra: str) -> tuple[str, str]:
+    out = tmp_path / "work" / "annotated" / "P1-RL.vcf.gz"
+    record = tmp_path / "work" / "annotated" / "P1-RL.annotation.json"
+    arguments = ["annotate", "--vcf", str(vcf), "--fasta", str(fasta), "--gff3", str(gff3)]
+    assert main([*arguments, "--out", str(out), "--record", str(record), *extra]) == 0
+    return str(out), str(record)
+
+
 @pytest.mark.parametrize("mode", ["auto", "bcftools_csq"])
-def test_patient_job_annotates_an_unannotated_vcf(tmp_path, genome, reference, mode):
+def test_patient_job_reads_the_annotated_copy(tmp_path, genome, reference, mode):
     from mmresist.pipeline import run_patient
 
     fasta, gff3 = reference
     expected = Expected(genome)
-    vcf = write_vcf(tmp_path, vcf_text(expected.records))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(expected.records))
     before = sorted(os.listdir(vcf.parent))
+    _, record = _annotate_command(tmp_path, vcf, fasta, gff3)
     report = run_patient(
         patient_id="P1",
         samples_path=_sheet(tmp_path, vcf),
@@ -553,8 +454,7 @@ def test_patient_job_annotates_an_unannotated_vcf(tmp_path, genome, reference, m
         outdir=str(tmp_path / "out"),
         render=False,
         annotation_mode=mode,
-        fasta=str(fasta),
-        gff3=str(gff3),
+        annotated={"P1-RL": record},
     )
     kept = {v["protein_change"] for v in report["variants"] if not v["filter_reasons"]}
     assert expected.missense in kept
@@ -566,16 +466,61 @@ def test_patient_job_annotates_an_unannotated_vcf(tmp_path, genome, reference, m
     assert sample["annotation"].startswith("bcftools") and sample["scan"] == "whole_file"
     assert "made by mmresist: bcftools" in sample["annotation"]
     assert "fasta=genome.fa" in sample["annotation"] and "gff3=genes.gff3" in sample["annotation"]
-    assert any(item["path"].endswith("tumour.vcf") for item in report["provenance"]["inputs"])
+    # Provenance and samples name the user's file, not the annotated copy.
+    (entry,) = [item for item in report["provenance"]["inputs"] if item["path"] == str(vcf)]
+    assert entry["sha256"] == hashlib.sha256(vcf.read_bytes()).hexdigest()
+    assert report["samples"][0]["vcf"] == str(vcf)
+    assert not any(".work" in item["path"] for item in report["provenance"]["inputs"])
+    # The .fai made for this run is reported, as when the patient job annotated itself.
+    assert any(".fai index" in warning for warning in report["qc"]["warnings"])
     assert sorted(os.listdir(vcf.parent)) == before
     assert sorted(os.listdir(tmp_path / "out")) == ["report.json", "variants.tsv"]
 
 
-def test_patient_job_without_reference_files_says_how_to_annotate(tmp_path, genome):
+def test_annotated_in_panel_regions_when_the_build_matches(tmp_path, genome, reference):
+    from mmresist.ingest.annotate import annotate_sample, read_record
+
+    fasta, gff3 = reference
+    expected = Expected(genome)
+    text = unannotated_vcf_text(expected.records).replace(
+        "##fileformat=VCFv4.2\n", "##fileformat=VCFv4.2\n##reference=GRCh38\n"
+    )
+    vcf = write_vcf(tmp_path, text)
+    out, record = tmp_path / "w" / "S.vcf.gz", tmp_path / "w" / "S.json"
+    arguments = {"vcf": vcf, "out": out, "record": record, "fasta": str(fasta), "gff3": str(gff3)}
+    made = annotate_sample(**arguments, genome_build="GRCh38", regions=REGION)
+    assert made.regions and read_record(record) == made
+    assert 200 not in {int(row[1]) for row in records_of(out)}
+    # Another build's coordinates are not applied: every record is annotated.
+    whole = annotate_sample(**arguments, genome_build="GRCh37", regions=REGION)
+    assert not whole.regions
+    assert 200 in {int(row[1]) for row in records_of(out)}
+
+
+def test_an_annotated_copy_of_another_file_is_refused(tmp_path, genome, reference):
+    from mmresist.pipeline import run_patient
+
+    fasta, gff3 = reference
+    expected = Expected(genome)
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(expected.records))
+    _, record = _annotate_command(tmp_path, vcf, fasta, gff3)
+    vcf.write_text(unannotated_vcf_text(expected.records[:2]))
+    with pytest.raises(InputError, match="made from another file"):
+        run_patient(
+            patient_id="P1",
+            samples_path=_sheet(tmp_path, vcf),
+            knowledge_path="resources/knowledge",
+            outdir=str(tmp_path / "out"),
+            render=False,
+            annotated={"P1-RL": record},
+        )
+
+
+def test_patient_job_without_an_annotated_copy_says_how_to_annotate(tmp_path, genome):
     from mmresist.errors import AnnotationMissingError
     from mmresist.pipeline import run_patient
 
-    vcf = write_vcf(tmp_path, vcf_text(Expected(genome).records))
+    vcf = write_vcf(tmp_path, unannotated_vcf_text(Expected(genome).records))
     arguments = {
         "patient_id": "P1",
         "samples_path": _sheet(tmp_path, vcf),
@@ -585,9 +530,45 @@ def test_patient_job_without_reference_files_says_how_to_annotate(tmp_path, geno
     }
     with pytest.raises(AnnotationMissingError, match="annotation.fasta"):
         run_patient(**arguments)
-    with pytest.raises(InputError, match="needs annotation.fasta and annotation.gff3"):
+    with pytest.raises(InputError, match="none was given for sample P1-RL"):
         run_patient(**arguments, annotation_mode="bcftools_csq")
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_which_samples_need_annotation(tmp_path, genome, reference):
+    from mmresist.ingest.annotate import needs_annotation
+
+    fasta, gff3 = str(reference[0]), str(reference[1])
+    bare = write_vcf(tmp_path, unannotated_vcf_text(Expected(genome).records))
+    annotated = "resources/demo/vcf/MM-005_relapse.vcf.gz"
+    unreadable = tmp_path / "input" / "empty.vcf"
+    unreadable.write_text("")
+    references = {"fasta": fasta, "gff3": gff3}
+    assert needs_annotation(bare, mode="auto", **references)
+    assert not needs_annotation(annotated, mode="auto", **references)
+    assert not needs_annotation(bare, mode="auto")  # nothing to annotate with
+    assert not needs_annotation(unreadable, mode="auto", **references)  # the patient job says
+    assert needs_annotation(annotated, mode="bcftools_csq", **references)
+    with pytest.raises(InputError, match="unknown annotation mode"):
+        needs_annotation(bare, mode="vep")
+
+
+def test_coordinate_regions_match_the_knowledge_panel_regions():
+    from mmresist.ingest.annotate import coordinate_regions
+    from mmresist.knowledge.load import REGION_PADDING, load_knowledge
+
+    regions = coordinate_regions(
+        "resources/knowledge/gene_coordinates.tsv", "GRCh38", REGION_PADDING
+    )
+    by_chrom = load_knowledge("resources/knowledge").panel_regions("GRCh38")
+    assert by_chrom is not None
+    expected = sorted((chrom, start, end) for chrom, spans in by_chrom.items()
+                      for start, end in spans)  # fmt: skip
+    assert sorted(regions) == expected
+    assert (
+        coordinate_regions("resources/knowledge/gene_coordinates.tsv", "GRCh37", REGION_PADDING)
+        == []
+    )
 
 
 def test_annotation_settings_are_checked_before_any_job(tmp_path, reference):

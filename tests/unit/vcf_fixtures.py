@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -186,3 +187,125 @@ def write_vcf(directory: Path, name: str, text: str, *, kind: str = "vcf") -> Pa
                     sink.write(record)
         return target
     raise ValueError(f"unknown kind {kind!r}")
+
+
+# --- a small seeded genome with PSMB5 on it, for bcftools csq -----------------------
+
+COMPLEMENT = str.maketrans("ACGT", "TGCA")
+CODE = {
+    a + b + c: aa
+    for (a, b, c), aa in zip(
+        ((x, y, z) for x in "TCAG" for y in "TCAG" for z in "TCAG"),
+        "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG",
+        strict=True,
+    )
+}
+GENE_ID = "ENSG00000100804"
+TRANSCRIPT = "ENST00000361611"
+LENGTH = 3000
+# PSMB5 on the minus strand (as in the genome): exon 1 1701-1900 (CDS 1701-1850, ATG at
+# 1848-1850), intron 1301-1700, exon 2 1101-1300 (CDS 1151-1300, stop codon 1151-1153).
+EXON1_CDS = (1701, 1850)
+EXON2_CDS = (1151, 1300)
+
+
+def revcomp(seq: str) -> str:
+    return seq.translate(COMPLEMENT)[::-1]
+
+
+def translate(cds: str) -> str:
+    protein = []
+    for i in range(0, len(cds) - 2, 3):
+        aa = CODE[cds[i : i + 3]]
+        protein.append(aa)
+        if aa == "*":
+            break
+    return "".join(protein)
+
+
+def genome_pos(i: int) -> int:
+    """1-based genome position of 0-based CDS index ``i`` (minus strand, two exons)."""
+    return EXON1_CDS[1] - i if i < 150 else EXON2_CDS[1] - (i - 150)
+
+
+class Genome:
+    def __init__(self, seed: int = 7) -> None:
+        rng = random.Random(seed)
+        bases = [rng.choice("ACGT") for _ in range(LENGTH)]
+        codons = ["ATG"]
+        while len(codons) < 99:
+            codon = "".join(rng.choice("ACGT") for _ in range(3))
+            if CODE[codon] != "*":
+                codons.append(codon)
+        codons[19] = "CAG"  # Q20: one base from a stop (TAG)
+        codons.append("TAA")
+        self.cds = "".join(codons)
+
+        def put(start: int, end: int, seq: str) -> None:
+            assert len(seq) == end - start + 1
+            bases[start - 1 : end] = list(seq)
+
+        put(*EXON1_CDS, revcomp(self.cds[:150]))
+        put(*EXON2_CDS, revcomp(self.cds[150:]))
+        intron = list(revcomp("".join(bases[1300:1700])))
+        intron[:2], intron[-2:] = ["G", "T"], ["A", "G"]
+        put(1301, 1700, revcomp("".join(intron)))
+        self.seq = "".join(bases)
+
+    def base(self, pos: int) -> str:
+        return self.seq[pos - 1]
+
+    def mutate_cds(self, i: int, genome_alt: str) -> str:
+        """CDS after a genome-strand SNV at CDS index ``i``."""
+        return self.cds[:i] + genome_alt.translate(COMPLEMENT) + self.cds[i + 1 :]
+
+
+def gff3_text(seqid: str = "14") -> str:
+    rows = [
+        ("gene", 1001, 2000, ".", f"ID=gene:{GENE_ID};Name=PSMB5;biotype=protein_coding;"
+         f"gene_id={GENE_ID};version=1"),
+        ("mRNA", 1101, 1900, ".", f"ID=transcript:{TRANSCRIPT};Parent=gene:{GENE_ID};"
+         f"Name=PSMB5-201;biotype=protein_coding;tag=Ensembl_canonical;"
+         f"transcript_id={TRANSCRIPT};version=1"),
+        ("five_prime_UTR", 1851, 1900, ".", f"Parent=transcript:{TRANSCRIPT}"),
+        ("exon", 1701, 1900, ".", f"Parent=transcript:{TRANSCRIPT};exon_id=ENSE1;rank=1"),
+        ("CDS", *EXON1_CDS, "0", f"ID=CDS:ENSP1;Parent=transcript:{TRANSCRIPT};protein_id=ENSP1"),
+        ("exon", 1101, 1300, ".", f"Parent=transcript:{TRANSCRIPT};exon_id=ENSE2;rank=2"),
+        ("CDS", *EXON2_CDS, "0", f"ID=CDS:ENSP1;Parent=transcript:{TRANSCRIPT};protein_id=ENSP1"),
+        ("three_prime_UTR", 1101, 1150, ".", f"Parent=transcript:{TRANSCRIPT}"),
+    ]  # fmt: skip
+    lines = ["##gff-version 3", f"##sequence-region   {seqid} 1 {LENGTH}"]
+    for kind, start, end, phase, attributes in rows:
+        lines.append(
+            "\t".join([seqid, "ensembl_havana", kind, str(start), str(end), ".", "-", phase,
+                       attributes])
+        )  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def fasta_text(genome: Genome, name: str = "14") -> str:
+    body = "\n".join(genome.seq[i : i + 60] for i in range(0, LENGTH, 60))
+    return f">{name}\n{body}\n"
+
+
+def unannotated_vcf_text(records, *, chrom: str = "14", samples=("TUMOR",)) -> str:
+    header = [
+        "##fileformat=VCFv4.2",
+        f"##contig=<ID={chrom},length={LENGTH}>",
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">',
+        '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">',
+        "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
+                   *samples]),
+    ]  # fmt: skip
+    lines = []
+    for pos, ref, alt in sorted(records):
+        n_alts = alt.count(",") + 1
+        ad = ",".join(["60"] + ["40"] * n_alts)
+        tumour = f"0/1:{ad}:{60 + 40 * n_alts}"
+        normal = "0/0:" + ",".join(["80"] + ["0"] * n_alts) + ":80"
+        values = [tumour if name == "TUMOR" else normal for name in samples]
+        lines.append(
+            "\t".join([chrom, str(pos), ".", ref, alt, ".", "PASS", ".", "GT:AD:DP", *values])
+        )
+    return "\n".join(header + lines) + "\n"

@@ -31,8 +31,13 @@ def _add_patient(subparsers) -> None:
     parser.add_argument(
         "--template-cache", help="folder for compiled report templates, shared by patient jobs"
     )
-    parser.add_argument("--fasta", help="reference FASTA for bcftools csq annotation")
-    parser.add_argument("--gff3", help="Ensembl GFF3 for bcftools csq annotation")
+    parser.add_argument(
+        "--annotated",
+        action="append",
+        default=[],
+        metavar="SAMPLE_ID=RECORD",
+        help="read this sample from the annotated copy `mmresist annotate` recorded",
+    )
     parser.add_argument("--no-html", action="store_true", help="skip report.html")
     parser.add_argument(
         "--threads", type=int, default=None, help="worker processes for a large VCF (default 2)"
@@ -64,8 +69,7 @@ def _run_patient(args) -> int:
         render=not args.no_html,
         annotation_mode=args.annotation_mode,
         threads=args.threads,
-        fasta=args.fasta,
-        gff3=args.gff3,
+        annotated=_annotated(args.annotated),
         template_cache=args.template_cache,
     )
     # Counts only: variant-level data stays inside the output folder.
@@ -75,6 +79,57 @@ def _run_patient(args) -> int:
         f"{len(report['variants'])} panel variants, {len(report['findings'])} findings",
         file=sys.stderr,
     )
+    return 0
+
+
+def _annotated(pairs: Sequence[str]) -> dict[str, str]:
+    from mmresist.errors import InputError
+
+    records = {}
+    for pair in pairs:
+        sample_id, separator, record = pair.partition("=")
+        if not separator or not sample_id or not record:
+            raise InputError("--annotated takes SAMPLE_ID=RECORD", field="--annotated", got=pair)
+        records[sample_id] = record
+    return records
+
+
+def _add_annotate(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "annotate", help="annotate one sample's VCF with bcftools csq (its own job)"
+    )
+    parser.add_argument("--vcf", required=True, help="the sample's VCF, as in samples.tsv")
+    parser.add_argument("--out", required=True, help="annotated copy (.vcf.gz, .tbi beside)")
+    parser.add_argument("--record", required=True, help="JSON record the patient job reads")
+    parser.add_argument("--fasta", required=True, help="reference FASTA")
+    parser.add_argument("--gff3", required=True, help="Ensembl GFF3")
+    parser.add_argument("--tumor-sample", help="keep only this sample column")
+    parser.add_argument("--genome-build", choices=["GRCh38", "GRCh37"])
+    parser.add_argument(
+        "--coordinates",
+        help="gene_coordinates.tsv: annotate only the panel regions of --genome-build",
+    )
+
+
+def _run_annotate(args) -> int:
+    from mmresist.ingest.annotate import annotate_sample, coordinate_regions
+    from mmresist.knowledge.load import REGION_PADDING
+
+    regions = None
+    if args.coordinates and args.genome_build:
+        regions = coordinate_regions(args.coordinates, args.genome_build, REGION_PADDING) or None
+    record = annotate_sample(
+        vcf=args.vcf,
+        out=args.out,
+        record=args.record,
+        fasta=args.fasta,
+        gff3=args.gff3,
+        tumor_sample=args.tumor_sample or None,
+        genome_build=args.genome_build,
+        regions=regions,
+    )
+    scope = "the panel regions" if record.regions else "every record"
+    print(f"mmresist: annotated {scope} of {args.vcf} into {args.out}", file=sys.stderr)
     return 0
 
 
@@ -144,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_patient(subparsers)
+    _add_annotate(subparsers)
 
     pdf = subparsers.add_parser("pdf", help="render report.pdf from report.html")
     pdf.add_argument("--html", required=True)
@@ -188,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
         "patient": _run_patient,
+        "annotate": _run_annotate,
         "pdf": _run_pdf,
         "cohort": _run_cohort,
         "knowledge": _run_knowledge,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import platform
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mmresist import __version__
 from mmresist.errors import InputError
@@ -60,58 +61,34 @@ def _canonical_gene(knowledge, gene: str) -> str:
 
 @dataclass(frozen=True)
 class Annotation:
-    """How VCFs get their annotation: ``auto`` reads what the file has (and runs bcftools
-    csq when it has none and ``fasta``/``gff3`` are set); ``bcftools_csq`` always runs it."""
+    """How VCFs get their annotation: ``auto`` reads what each file has; ``bcftools_csq``
+    needs the copy ``mmresist annotate`` made of every file. ``records``: sample_id -> the
+    annotation record of that copy, which is read instead of the user's file."""
 
     mode: str = "auto"
-    fasta: str | None = None
-    gff3: str | None = None
-
-    @property
-    def can_annotate(self) -> bool:
-        return bool(self.fasta and self.gff3)
-
-
-def _header_build(path: str) -> str | None:
-    from mmresist.ingest.vcf import genome_build_from_header, open_vcf
-
-    vcf = open_vcf(path)
-    try:
-        return genome_build_from_header(vcf.raw_header)
-    finally:
-        vcf.close()
+    records: Mapping[str, str] = field(default_factory=dict)
 
 
 def _read_annotated(
-    sample: Sample, annotation: Annotation, by_chrom, build, work: str, **options
+    sample: Sample, record_path: str, **options: Any
 ) -> tuple[SampleIngest, list[str]]:
-    """Annotate ``sample``'s VCF with bcftools csq in ``work`` (panel regions only when
-    known) and read the result; the ingest still names the user's file."""
-    from mmresist.ingest.csq import annotate
+    """Read the annotated copy of ``sample``'s VCF; the ingest still names the user's file."""
+    from mmresist.ingest.annotate import read_record
     from mmresist.ingest.vcf import SCAN_REGIONS, read_sample
 
-    out = os.path.join(work, f"{sample.sample_id}.csq.vcf.gz")
-    # Restricted to the panel regions only when the header shows the configured build:
-    # another build's coordinates would silently miss genes (the build check follows).
-    regions = (
-        [(chrom, start, end) for chrom, spans in by_chrom.items() for start, end in spans]
-        if by_chrom and _header_build(sample.vcf) == build
-        else None
-    )
-    result = annotate(
-        sample.vcf,
-        fasta=annotation.fasta,
-        gff3=annotation.gff3,
-        out_path=out,
-        regions=regions,
-        sample=sample.tumor_sample,
-    )
-    ingest = read_sample(vcf_path=result.path, tumor_sample=sample.tumor_sample, **options)
+    record = read_record(record_path)
+    if record.source_sha256 != sha256_file(sample.vcf):
+        raise InputError(
+            f"the annotated copy {record.vcf} was made from another file ({record.source}, "
+            "sha256 differs); annotate this VCF again (`mmresist annotate`)",
+            file=sample.vcf,
+        )
+    ingest = read_sample(vcf_path=record.vcf, tumor_sample=sample.tumor_sample, **options)
     ingest.vcf = sample.vcf
     # qc.per_sample[].annotation then says how the file was annotated, tools and references.
-    ingest.annotation = f"{ingest.annotation}, made by mmresist: {result.provenance}"
-    notes = list(result.warnings)
-    if regions:
+    ingest.annotation = f"{ingest.annotation}, made by mmresist: {record.provenance}"
+    notes = list(record.warnings)
+    if record.regions:
         ingest.scan = SCAN_REGIONS
         notes.append(
             "annotated with bcftools csq in the panel genes' regions only, so records_read "
@@ -131,12 +108,9 @@ def ingest_samples(
     """Read each sample's VCF, map gene aliases to panel symbols and apply the filters.
 
     A VCF whose header shows the other genome build is refused: its coordinates would be
-    compared across timepoints and reported as if they were of the configured build. With
-    bcftools csq annotation (``annotation``), annotated copies are made in a temporary
-    folder that is removed before this returns.
+    compared across timepoints and reported as if they were of the configured build. A
+    sample with an annotation record (``annotation.records``) is read from its annotated copy.
     """
-    import tempfile
-
     from mmresist.ingest.vcf import PanelRegions
 
     annotation = annotation or Annotation()
@@ -144,31 +118,27 @@ def ingest_samples(
     regions = PanelRegions(genome_build, by_chrom) if genome_build and by_chrom else None
     ingests: dict[str, SampleIngest] = {}
     warnings: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="mmresist-csq-") as work:
-        for sample in samples:
-            ingest, notes = _ingest_one(
-                sample, knowledge, annotation, by_chrom, regions, work, threads, genome_build
-            )
-            _check_build(ingest, sample, genome_build)
-            for call in ingest.calls:
-                call.gene = _canonical_gene(knowledge, call.gene)
-            apply_filters(
-                ingest.calls,
-                pass_only=filters.pass_only,
-                min_depth=filters.min_depth,
-                min_alt_reads=filters.min_alt_reads,
-                min_vaf=filters.min_vaf,
-                protein_altering_only=filters.protein_altering_only,
-            )
-            warnings.extend(
-                f"{sample.sample_id}: {warning}" for warning in [*notes, *ingest.warnings]
-            )
-            ingests[sample.sample_id] = ingest
+    for sample in samples:
+        ingest, notes = _ingest_one(sample, knowledge, annotation, regions, threads)
+        _check_build(ingest, sample, genome_build)
+        for call in ingest.calls:
+            call.gene = _canonical_gene(knowledge, call.gene)
+        apply_filters(
+            ingest.calls,
+            pass_only=filters.pass_only,
+            min_depth=filters.min_depth,
+            min_alt_reads=filters.min_alt_reads,
+            min_vaf=filters.min_vaf,
+            protein_altering_only=filters.protein_altering_only,
+        )
+        warnings.extend(f"{sample.sample_id}: {warning}" for warning in [*notes, *ingest.warnings])
+        ingests[sample.sample_id] = ingest
     return ingests, warnings
 
 
-def _ingest_one(sample, knowledge, annotation, by_chrom, regions, work, threads, build):
-    from mmresist.errors import AnnotationMissingError
+def _ingest_one(
+    sample: Sample, knowledge: Any, annotation: Annotation, regions: Any, threads: int | None
+) -> tuple[SampleIngest, list[str]]:
     from mmresist.ingest.vcf import read_sample
 
     options = {
@@ -176,16 +146,20 @@ def _ingest_one(sample, knowledge, annotation, by_chrom, regions, work, threads,
         "panel_genes": knowledge.panel_genes,
         "threads": threads,
     }
+    record = annotation.records.get(sample.sample_id)
+    if record:
+        return _read_annotated(sample, record, **options)
     if annotation.mode == "bcftools_csq":
-        return _read_annotated(sample, annotation, by_chrom, build, work, **options)
-    try:
-        ingest = read_sample(
-            vcf_path=sample.vcf, tumor_sample=sample.tumor_sample, regions=regions, **options
+        raise InputError(
+            f"annotation.mode bcftools_csq reads the copy `mmresist annotate` makes of each "
+            f"VCF, and none was given for sample {sample.sample_id} (--annotated); making "
+            "one needs annotation.fasta and annotation.gff3",
+            file=sample.vcf,
+            field="annotation.mode",
         )
-    except AnnotationMissingError:
-        if not annotation.can_annotate:
-            raise
-        return _read_annotated(sample, annotation, by_chrom, build, work, **options)
+    ingest = read_sample(
+        vcf_path=sample.vcf, tumor_sample=sample.tumor_sample, regions=regions, **options
+    )
     return ingest, []
 
 
@@ -340,16 +314,17 @@ def run_patient(
     render: bool = True,
     annotation_mode: str = "auto",
     threads: int | None = None,
-    fasta: str | None = None,
-    gff3: str | None = None,
+    annotated: Mapping[str, str] | None = None,
     template_cache: str | None = None,
 ) -> dict:
-    """Build and write report.json, variants.tsv and report.html for ``patient_id``."""
+    """Build and write report.json, variants.tsv and report.html for ``patient_id``.
+
+    ``annotated``: sample_id -> annotation record written by ``mmresist annotate``.
+    """
     from mmresist.interpret.matching import match_biomarkers
     from mmresist.interpret.therapy import therapy_history
     from mmresist.knowledge.load import load_knowledge
 
-    annotation = Annotation(annotation_mode, fasta or None, gff3 or None)
     if annotation_mode not in ("auto", "bcftools_csq"):
         raise InputError(
             f"unknown annotation mode '{annotation_mode}'",
@@ -357,14 +332,7 @@ def run_patient(
             expected="auto or bcftools_csq",
             got=annotation_mode,
         )
-    if annotation_mode == "bcftools_csq" and not annotation.can_annotate:
-        raise InputError(
-            "annotation mode bcftools_csq needs annotation.fasta and annotation.gff3 (run "
-            "`snakemake --cores 1 reference_download` once to fetch Ensembl's)",
-            field="annotation.fasta",
-            expected="a FASTA and an Ensembl GFF3 file",
-            got=f"fasta={fasta or 'not set'}, gff3={gff3 or 'not set'}",
-        )
+    annotation = Annotation(annotation_mode, dict(annotated or {}))
     filters = filters or Filters()
     clinical = clinical or ClinicalPaths()
     samples = read_samples(samples_path, patient_id=patient_id)

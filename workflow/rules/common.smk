@@ -10,6 +10,7 @@ from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from mmresist.io.clinical import read_table
+from mmresist.ingest.annotate import needs_annotation
 from mmresist.ingest.csq import check_annotation_settings
 from mmresist.errors import InputError
 from mmresist.knowledge.load import builds_with_coordinates, compiled_is_fresh
@@ -59,6 +60,7 @@ else:
 
 wildcard_constraints:
     patient="|".join(re.escape(patient) for patient in PATIENTS),
+    sample="|".join(re.escape(sample.sample_id) for sample in SAMPLES),
 
 
 def final_outputs():
@@ -72,13 +74,25 @@ def final_outputs():
     return outputs
 
 
+def annotated_records(patient):
+    """sample_id -> annotation record, for the samples of ``patient`` that the annotate rule
+    annotates (mmresist.ingest.annotate.needs_annotation decides)."""
+    return {
+        s.sample_id: f"{WORK}/annotated/{s.sample_id}.annotation.json"
+        for s in SAMPLES
+        if s.patient_id == patient and needs_annotation(s.vcf, **config["annotation"])
+    }
+
+
 def patient_inputs(wildcards):
-    """The sheet, the compiled knowledge, and every file of this patient's samples."""
+    """The sheet, the compiled knowledge, every file of this patient's samples and the
+    annotation records of those annotated by the annotate rule."""
     inputs = {
         "samples": config["samples"],
         "knowledge": KNOWLEDGE_JSON,
         "vcfs": [s.vcf for s in SAMPLES if s.patient_id == wildcards.patient],
         "cnvs": [s.cnv for s in SAMPLES if s.patient_id == wildcards.patient and s.cnv],
+        "annotated": list(annotated_records(wildcards.patient).values()),
     }
     for kind in CLINICAL_TABLES:
         if config.get(kind):
@@ -94,13 +108,40 @@ def patient_threads(wildcards):
     )
 
 
-def annotation_args(wildcards):
-    """--fasta/--gff3 for bcftools csq, when set (checked to exist before any job runs)."""
+def annotated_args(wildcards):
+    """--annotated SAMPLE_ID=RECORD for each sample the patient job reads annotated."""
     return " ".join(
-        f"--{key} {shlex.quote(str(config['annotation'][key]))}"
-        for key in ("fasta", "gff3")
-        if config["annotation"].get(key)
+        f"--annotated {shlex.quote(f'{sample_id}={record}')}"
+        for sample_id, record in annotated_records(wildcards.patient).items()
     )
+
+
+def annotate_inputs(wildcards):
+    """The sample's VCF, the FASTA and GFF3 and, when the configured build has them, the
+    gene coordinates: the only knowledge table annotation depends on."""
+    sample = next(s for s in SAMPLES if s.sample_id == wildcards.sample)
+    inputs = {
+        "vcf": sample.vcf,
+        "fasta": config["annotation"]["fasta"],
+        "gff3": config["annotation"]["gff3"],
+    }
+    if config["genome_build"] in COORDINATE_BUILDS:
+        inputs["coordinates"] = str(Path(config["knowledge"]) / "gene_coordinates.tsv")
+    return inputs
+
+
+def annotate_args(wildcards, input):
+    """Tumour column and panel regions for mmresist annotate."""
+    sample = next(s for s in SAMPLES if s.sample_id == wildcards.sample)
+    args = []
+    if sample.tumor_sample:
+        args.append(f"--tumor-sample {shlex.quote(sample.tumor_sample)}")
+    if "coordinates" in input.keys():
+        args.append(
+            f"--genome-build {config['genome_build']} "
+            f"--coordinates {shlex.quote(input.coordinates)}"
+        )
+    return " ".join(args)
 
 
 def clinical_args(wildcards, input):

@@ -1,6 +1,7 @@
-# One job per patient reads its VCFs, copy number and clinical rows, matches biomarkers
-# and writes report.json, variants.tsv and report.html. Ingest is not a job of its own:
-# cohort speed depends on few, light per-patient jobs (see benchmarks/cohort.py).
+# One job per patient reads its VCFs (or their annotated copies from the annotate rule),
+# copy number and clinical rows, matches biomarkers and writes report.json, variants.tsv
+# and report.html. Ingest is not a job of its own: cohort speed depends on few, light
+# per-patient jobs (see benchmarks/cohort.py).
 rule patient_report:
     input:
         unpack(patient_inputs),
@@ -19,12 +20,12 @@ rule patient_report:
         filters=filter_args,
         build=config["genome_build"],
         annotation=config["annotation"]["mode"],
-        reference=annotation_args,
+        annotated=annotated_args,
         templates=f"{WORK}/templates",
         outdir=output_folder,
     shell:
         "{params.mmresist} patient --patient {wildcards.patient:q} --samples {input.samples:q}"
         " --knowledge {input.knowledge:q} --genome-build {params.build}"
-        " --annotation-mode {params.annotation} {params.reference} --threads {threads}"
+        " --annotation-mode {params.annotation} {params.annotated} --threads {threads}"
         " --template-cache {params.templates:q}"
         " {params.clinical} {params.filters} --outdir {params.outdir:q} > {log:q} 2>&1"
