@@ -288,20 +288,13 @@ def test_empty_drug_in_regimen_is_refused():
     assert caught.value.field == "regimen"
 
 
-def test_duplicate_line_number_is_refused():
-    with pytest.raises(InputError) as caught:
-        therapy_history([line(1, "VRd"), line(2, "Kd"), {**line(2, "Pd"), "_line": 9}], KNOWLEDGE)
-    assert (caught.value.line, caught.value.field) == (9, "line")
-    assert "first on line 3" in str(caught.value)
-
-
 def test_rows_of_two_patients_are_refused():
     with pytest.raises(InputError) as caught:
         therapy_history([line(1, "VRd"), {**line(2, "Kd"), "patient_id": "P2"}], KNOWLEDGE)
     assert caught.value.field == "patient_id"
 
 
-def test_class_outside_the_spec_vocabulary_is_a_knowledge_error():
+def test_class_outside_the_drug_class_vocabulary_is_a_knowledge_error():
     knowledge = FakeKnowledge({**CLASSES, "lenalidomide": ["immunomodulator"]})
     with pytest.raises(KnowledgeError, match="immunomodulator"):
         therapy_history([line(1, "Rd")], knowledge)
