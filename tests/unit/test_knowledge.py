@@ -17,13 +17,13 @@ from mmresist.knowledge.load import (
     describe_gene,
     load_knowledge,
 )
-from mmresist.knowledge.spec import SpecError, expected_literature_alias, parse_spec
-from mmresist.knowledge.validate import (
-    CRITERION_TYPES,
-    lab_test_units,
+from mmresist.knowledge.spec import (
+    SpecError,
+    expected_literature_alias,
+    parse_spec,
     source_problems,
-    validate_knowledge,
 )
+from mmresist.knowledge.validate import CRITERION_TYPES, lab_test_units, validate_knowledge
 from mmresist.vocab import CATEGORIES, DRUG_CLASSES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -682,6 +682,82 @@ def test_lab_criterion_test_and_unit_are_checked(broken):
 def test_malformed_rules_are_reported(broken, old, new, expected):
     problems = _problems_after(broken, "rules.yaml", old, new)
     assert any(p.startswith("rules.yaml") and expected in p for p in problems), problems
+
+
+# -- option_rules.yaml --------------------------------------------------------------------------
+def test_option_rules_are_loaded_with_their_references_resolved(knowledge):
+    """Lab limits come from rules.yaml (not repeated), cautions carry the sources they point
+    at, and every printed text has a source or cites the regimen."""
+    facts = knowledge.option_rules
+    limits = {limit["test"]: limit["value"] for limit in facts["lab_limits"]}
+    supportive = {rule["id"]: rule for rule in knowledge.rules["supportive_care"]}
+    assert limits["neutrophils"] == max(
+        band["upper"] for band in supportive["SC-NEUTROPENIA"]["bands"]
+    )
+    assert limits["platelets"] == 50 and limits["egfr"] == 60 and limits["creatinine"] == 1.2
+    infection = next(c for c in facts["cautions"] if c["applies_to"] == "t_cell_redirecting")
+    assert infection["source"] == supportive["SC-INFECTION-TCE-CART"]["source"]
+    for section in ("class_switches", "sensitivity_cautions", "unselected", "antigen_switches"):
+        for entry in facts[section]:
+            assert entry.get("source") or entry.get("cite") == "regimen", entry["id"]
+    venetoclax = next(c for c in facts["sensitivity_cautions"] if c["drug"] == "venetoclax")
+    assert {"NCT02755597", "PMID:40587991", "NCT03539744"} <= set(venetoclax["source"])
+
+
+def test_option_rule_limit_follows_rules_yaml(broken):
+    """Moving the neutropenia band in rules.yaml moves the option caution's limit with it."""
+    _edit(
+        broken / "rules.yaml",
+        "{lower: 0.5, upper: 1.0, severity: warning,",
+        "{lower: 0.5, upper: 1.5, severity: warning,",
+    )
+    loaded = load_knowledge(broken)
+    limits = {limit["test"]: limit["value"] for limit in loaded.option_rules["lab_limits"]}
+    assert limits["neutrophils"] == 1.5
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "to_drugs: [carfilzomib, ixazomib]",
+            "to_drugs: [kyprolis]",
+            "'kyprolis' is not a generic",
+        ),
+        ("to_classes: [celmod]", "to_classes: [cereblon]", "unknown drug class 'cereblon'"),
+        ("gene: CRBN", "gene: CRBN1", "'CRBN1' is not in genes.tsv"),
+        ('source: [NCT02755597, "PMID:40587991"]', "source: [NCT0275559]", "NCT id must be"),
+        ("source_rule: SC-INFECTION-TCE-CART", "source_rule: SC-NONE", "'SC-NONE' is neither"),
+        ("source_biomarker: BM-BRAF-V600E", "source_biomarker: BM-NONE", "'BM-NONE'"),
+        (
+            "from: {rule: SC-NEUTROPENIA}",
+            "from: {rule: SC-THROMBOCYTOPENIA}",
+            "gives no neutrophils",
+        ),
+        ("test: platelets", "test: thrombocytes", "unknown lab test 'thrombocytes'"),
+        (
+            "after: gprc5d\n    to: [gprc5d]",
+            "after: cd19\n    to: [gprc5d]",
+            "'cd19' is not an antigen",
+        ),
+        (
+            "bcma: [bcma_car_t, bcma_bispecific, bcma_adc]",
+            "bcma: [bcma_car_t, anti_cd38]",
+            "daratumumab",
+        ),
+        (
+            "drug_classes: [bcl2_inhibitor, braf_inhibitor",
+            "drug_classes: [imid, braf_inhibitor",
+            "lenalidomide",
+        ),
+        ("class to {drug} is a", "class to {regimen} is a", "unknown placeholder"),
+        ("id: OPT-SWITCH-LENALIDOMIDE", "id: OPT-SWITCH-BORTEZOMIB", "duplicate id"),
+        ("    cite: regimen\n", "", "OPT-SWITCH-LENALIDOMIDE"),
+    ],
+)
+def test_malformed_option_rules_are_reported(broken, old, new, expected):
+    problems = _problems_after(broken, "option_rules.yaml", old, new)
+    assert any(p.startswith("option_rules.yaml") and expected in p for p in problems), problems
 
 
 def test_missing_trials_file_is_reported(broken):

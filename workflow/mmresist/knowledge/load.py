@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mmresist.errors import KnowledgeError
 from mmresist.io.files import atomic_write_text
+from mmresist.knowledge.option_rules import resolve_option_rules
 from mmresist.knowledge.spec import parse_spec
 from mmresist.knowledge.tables import read_documents, read_raw, split_list
 from mmresist.knowledge.validate import validate_knowledge
@@ -51,6 +52,8 @@ class Knowledge:
     regimens: dict[str, dict]
     trials: list[dict] = field(default_factory=list)
     rules: dict = field(default_factory=dict)
+    # option_rules.yaml with its references resolved (resolve_option_rules).
+    option_rules: dict = field(default_factory=dict)
     gene_coordinates: list[dict] = field(default_factory=list)
     # sha256 of the folder's table files it was built from (source_digest); "" if unknown.
     source_digest: str = ""
@@ -188,6 +191,7 @@ class Knowledge:
             "regimens": [self.regimens[abbreviation] for abbreviation in self.regimens],
             "trials": self.trials,
             "rules": self.rules,
+            "option_rules": self.option_rules,
             "gene_coordinates": self.gene_coordinates,
             "source_digest": self.source_digest,
         }
@@ -291,6 +295,7 @@ def _build(version: str, tables: dict) -> Knowledge:
         regimens={row["abbreviation"]: row for row in tables["regimens"]},
         trials=tables.get("trials", []),
         rules=tables.get("rules", {}),
+        option_rules=tables.get("option_rules", {}),
         gene_coordinates=tables.get("gene_coordinates", []),
     )
 
@@ -368,9 +373,15 @@ def load_knowledge(path: str | os.PathLike) -> Knowledge:
         }
         documents, _ = read_documents(source)
         trials, rules = documents["trials"], documents["rules"]
-        assert trials is not None and rules is not None
+        option_rules = documents["option_rules"]
+        assert trials is not None and rules is not None and option_rules is not None
         tables["trials"] = [_trial_record(trial) for trial in trials["trials"]]
         tables["rules"] = {key: value for key, value in rules.items() if key != "format"}
+        tables["option_rules"] = resolve_option_rules(
+            option_rules,
+            rules,
+            {row["id"]: row["sources"] for row in tables["biomarkers"]},
+        )
         knowledge = _build(version, tables)
         knowledge.source_digest = source_digest(source)
         return knowledge

@@ -1,4 +1,4 @@
-"""The alteration-spec grammar of biomarker rows and criteria: strict parsing and renumbering."""
+"""The grammars of curated cells: alteration specs (strict parsing, renumbering) and sources."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ __all__ = [
     "parse_protein_change",
     "parse_spec",
     "shift_protein_change",
+    "source_list_problems",
+    "source_problems",
 ]
 
 
@@ -149,3 +151,44 @@ def expected_literature_alias(alteration_type: str, spec: str, offset: int) -> s
             return ""
         return f"{parsed['start'] - offset}-{parsed['end'] - offset}"
     return ""
+
+
+_PMID = re.compile(r"PMID:\s*(\S*?)(?=[)\s,;]|$)")
+_NCT = re.compile(r"\bNCT[0-9A-Za-z]*")
+_DOI = re.compile(r"^DOI:10\.\d{4,9}/\S+$")
+_YEAR = re.compile(r"\b(19|20)\d{2}\b")
+
+
+def source_problems(token: str) -> list[str]:
+    """Problems with one source: PMID:digits, DOI:10.x/y, NCT + 8 digits, or a citation.
+
+    A free-text citation must carry a year or an identifier, or say 'unverified' when the
+    curator could not confirm it; identifiers inside it are checked like bare ones.
+    """
+    problems = []
+    if not token:
+        return ["empty source"]
+    for pmid in _PMID.findall(token):
+        if not pmid.isdigit():
+            problems.append(f"PMID must be numeric (got 'PMID:{pmid}')")
+    for nct in _NCT.findall(token):
+        if not re.fullmatch(r"NCT\d{8}", nct):
+            problems.append(f"NCT id must be 'NCT' and 8 digits (got '{nct}')")
+    if token.upper().startswith("DOI") and not _DOI.match(token):
+        problems.append(f"DOI must look like DOI:10.1234/suffix (got '{token}')")
+    is_identifier = (
+        re.fullmatch(r"PMID:\d+", token) or re.fullmatch(r"NCT\d{8}", token) or _DOI.match(token)
+    )
+    names_identifier = _PMID.search(token) or _NCT.search(token) or "DOI:10." in token
+    if not is_identifier and not names_identifier and not problems:
+        if not _YEAR.search(token) and "unverified" not in token.lower():
+            problems.append(
+                f"citation '{token}' needs a year (or 'unverified'), or use PMID:/DOI:/NCT ids"
+            )
+    return problems
+
+
+def source_list_problems(sources: list[str], where: str) -> list[str]:
+    if not sources:
+        return [f"{where}: no source"]
+    return [f"{where}: {problem}" for token in sources for problem in source_problems(token)]

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 TABLES = ("genes", "biomarkers", "drugs", "regimens", "gene_coordinates")
-DOCUMENTS = ("trials", "rules")  # YAML files, each with a JSON schema of the same name
+DOCUMENTS = ("trials", "rules", "option_rules")  # YAML, each with a JSON schema of that name
 COLUMNS = {
     "genes": (
         "symbol",

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from mmresist.knowledge.spec import SpecError, expected_literature_alias, parse_spec
+from mmresist.knowledge.option_rules import option_rule_problems
+from mmresist.knowledge.spec import (
+    SpecError,
+    expected_literature_alias,
+    parse_spec,
+    source_list_problems,
+    source_problems,
+)
 from mmresist.knowledge.tables import (
     DOCUMENTS,
     SCHEMA_DIR,
@@ -20,12 +27,7 @@ from mmresist.knowledge.tables import (
 )
 from mmresist.vocab import CYTOGENETIC_ABNORMALITIES, DRUG_CLASSES
 
-__all__ = [
-    "CRITERION_TYPES",
-    "lab_test_units",
-    "source_problems",
-    "validate_knowledge",
-]
+__all__ = ["CRITERION_TYPES", "lab_test_units", "validate_knowledge"]
 
 # Trial and risk criteria (resources/knowledge/README.md, "Criterion types"): the parameters
 # each type takes besides the common id, type, kind, text and verified.
@@ -50,41 +52,6 @@ CRITERION_COMMON = frozenset({"id", "type", "kind", "text", "verified"})
 # Lab tests a criterion or rule may name, with their canonical unit: the clinical tests of
 # mmresist.io.clinical.LAB_UNITS plus creatinine clearance, which the reasoning code derives.
 DERIVED_LAB_UNITS = {"creatinine_clearance": "mL/min"}
-
-
-_PMID = re.compile(r"PMID:\s*(\S*?)(?=[)\s,;]|$)")
-_NCT = re.compile(r"\bNCT[0-9A-Za-z]*")
-_DOI = re.compile(r"^DOI:10\.\d{4,9}/\S+$")
-_YEAR = re.compile(r"\b(19|20)\d{2}\b")
-
-
-def source_problems(token: str) -> list[str]:
-    """Problems with one source: PMID:digits, DOI:10.x/y, NCT + 8 digits, or a citation.
-
-    A free-text citation must carry a year or an identifier, or say 'unverified' when the
-    curator could not confirm it; identifiers inside it are checked like bare ones.
-    """
-    problems = []
-    if not token:
-        return ["empty source"]
-    for pmid in _PMID.findall(token):
-        if not pmid.isdigit():
-            problems.append(f"PMID must be numeric (got 'PMID:{pmid}')")
-    for nct in _NCT.findall(token):
-        if not re.fullmatch(r"NCT\d{8}", nct):
-            problems.append(f"NCT id must be 'NCT' and 8 digits (got '{nct}')")
-    if token.upper().startswith("DOI") and not _DOI.match(token):
-        problems.append(f"DOI must look like DOI:10.1234/suffix (got '{token}')")
-    is_identifier = (
-        re.fullmatch(r"PMID:\d+", token) or re.fullmatch(r"NCT\d{8}", token) or _DOI.match(token)
-    )
-    names_identifier = _PMID.search(token) or _NCT.search(token) or "DOI:10." in token
-    if not is_identifier and not names_identifier and not problems:
-        if not _YEAR.search(token) and "unverified" not in token.lower():
-            problems.append(
-                f"citation '{token}' needs a year (or 'unverified'), or use PMID:/DOI:/NCT ids"
-            )
-    return problems
 
 
 def _schema_problems(table: str, rows: list[dict], path: Path) -> list[str]:
@@ -344,9 +311,24 @@ def _document_problems(raw: dict[str, list[dict]], documents: dict) -> list[str]
         biomarker_ids={row["id"] for row in raw["biomarkers"]},
         lab_units=lab_test_units(),
     )
-    return _trial_problems(documents["trials"]["trials"], context) + _rule_problems(
-        documents["rules"], context
+    problems = _trial_problems(documents["trials"]["trials"], context)
+    problems += _rule_problems(documents["rules"], context)
+    problems += option_rule_problems(
+        documents["option_rules"],
+        documents["rules"],
+        generics={
+            row["generic_name"]: {
+                "drug_classes": set(split_list(row["drug_classes"])),
+                "status": row["status"],
+                "target": row["target"],
+            }
+            for row in raw["drugs"]
+        },
+        symbols=context.symbols,
+        biomarker_sources={row["id"]: split_list(row["sources"]) for row in raw["biomarkers"]},
+        lab_units=context.lab_units,
     )
+    return problems
 
 
 def _trial_problems(trials: list[dict], context: _Context) -> list[str]:
@@ -385,7 +367,7 @@ def _trial_problems(trials: list[dict], context: _Context) -> list[str]:
                     problems.append(
                         f"{where}.drug_classes: no agent of the trial is a {drug_class}"
                     )
-        problems += _source_list_problems(trial["sources"], f"{where}.sources")
+        problems += source_list_problems(trial["sources"], f"{where}.sources")
         try:
             date.fromisoformat(trial["last_reviewed"])
         except ValueError:
@@ -409,12 +391,6 @@ def _status_problems(trial: dict, where: str) -> list[str]:
     except ValueError:
         return [f"{where}.status_checked: '{checked}' is not a real date"]
     return []
-
-
-def _source_list_problems(sources: list[str], where: str) -> list[str]:
-    if not sources:
-        return [f"{where}: no source"]
-    return [f"{where}: {problem}" for token in sources for problem in source_problems(token)]
 
 
 def _criteria_problems(
@@ -522,14 +498,14 @@ def _rule_problems(rules: dict, context: _Context) -> list[str]:
             low, high = band["lower"], band["upper"]
             if low is not None and high is not None and low >= high:
                 problems.append(f"{where}.bands[{number}]: lower {low} is not below upper {high}")
-        problems += _source_list_problems(rule["source"], f"{where}.source")
+        problems += source_list_problems(rule["source"], f"{where}.source")
     risk = rules["risk"]
     for key, section in risk.items():
         where = f"rules.yaml risk.{key}"
         if section["id"] in ids:
             problems.append(f"{where}.id: duplicate rule id {section['id']}")
         ids.add(section["id"])
-        problems += _source_list_problems(section["source"], f"{where}.source")
+        problems += source_list_problems(section["source"], f"{where}.source")
     high_risk = risk["high_risk"]
     problems += _criteria_problems(
         high_risk["criteria"], "rules.yaml risk.high_risk.criteria", context, top=False
