@@ -160,14 +160,14 @@ def test_rule_refractory_drug(refractory, regimen, dropped):
 
 def test_rule_refractory_class_demotes_other_drug_of_class():
     option = candidate("IsaKd")
-    rule_refractory_class(option, history(["daratumumab"]))
+    rule_refractory_class(option, history(["daratumumab"]), K)
     assert option["score"] == -2
     assert "isatuximab" in option["rationale"][-1]["text"]
     option = candidate("Kd")
-    rule_refractory_class(option, history(["bortezomib"]))  # the class switch applies
+    rule_refractory_class(option, history(["bortezomib"]), K)  # the class switch applies
     assert option["score"] == 0 and rules_of(option) == ["pivotal_trial"]
     option = candidate("Vd")
-    rule_refractory_class(option, history(["carfilzomib"]))  # no carfilzomib -> bortezomib path
+    rule_refractory_class(option, history(["carfilzomib"]), K)  # no carfilzomib -> bortezomib path
     assert option["score"] == -2
 
 
@@ -189,7 +189,7 @@ CLASS_SWITCH_BONUS = options_module.CLASS_SWITCH_BONUS
 )
 def test_rule_class_switch(refractory, regimen, noted, delta):
     option = candidate(regimen)
-    rule_class_switch(option, history(refractory))
+    rule_class_switch(option, history(refractory), K)
     assert ("class_switch" in rules_of(option)) is noted
     assert option["score"] == delta
 
@@ -223,7 +223,7 @@ def test_celmods_listed_as_trial_options_not_standard():
 def test_rule_resistance_findings(biomarker, regimen, delta):
     option = candidate(regimen)
     f = finding(biomarker)
-    rule_resistance_findings(option, [f])
+    rule_resistance_findings(option, [f], K)
     if delta is None:
         assert rules_of(option) == ["pivotal_trial"]
         return
@@ -236,7 +236,7 @@ def test_rule_resistance_findings(biomarker, regimen, delta):
 
 def test_psmb5_carfilzomib_note_cites_in_vitro_sources():
     option = candidate("Kd")
-    rule_resistance_findings(option, [finding("BM-PSMB5-A108T")])
+    rule_resistance_findings(option, [finding("BM-PSMB5-A108T")], K)
     item = option["rationale"][-1]
     assert "carfilzomib kept its activity" in item["text"]
     assert "DOI:10.1371/journal.pone.0027996" in item["sources"]
@@ -244,7 +244,7 @@ def test_psmb5_carfilzomib_note_cites_in_vitro_sources():
 
 def test_one_demotion_per_gene():
     option = candidate("Vd")
-    rule_resistance_findings(option, [finding("BM-PSMB5-A108T"), finding("BM-PSMB5-A108V")])
+    rule_resistance_findings(option, [finding("BM-PSMB5-A108T"), finding("BM-PSMB5-A108V")], K)
     assert option["score"] == -1
 
 
@@ -253,7 +253,7 @@ def test_one_demotion_per_gene():
 
 def test_rule_sensitivity_t1114_promotes_venetoclax_with_trial_caution():
     option = candidate("VenVd")
-    rule_sensitivity_findings(option, [finding("BM-T1114-VEN")])
+    rule_sensitivity_findings(option, [finding("BM-T1114-VEN")], K)
     assert option["score"] == 3
     assert "NCT02755597" in option["rationale"][-1]["sources"]
     assert any("BELLINI" in c and "CANOVA" in c for c in option["cautions"])
@@ -261,10 +261,10 @@ def test_rule_sensitivity_t1114_promotes_venetoclax_with_trial_caution():
 
 def test_rule_venetoclax_unselected():
     option = candidate("Ven-dex")
-    rule_venetoclax_unselected(option, [])
+    rule_venetoclax_unselected(option, [], K)
     assert option["score"] == -2 and option["cautions"]
     option = candidate("Ven-dex")
-    rule_venetoclax_unselected(option, [finding("BM-T1114-VEN")])
+    rule_venetoclax_unselected(option, [finding("BM-T1114-VEN")], K)
     assert option["score"] == 0
 
 
@@ -292,7 +292,7 @@ def test_braf_v600e_adds_off_label_braf_mek_option():
 )
 def test_rule_new_antigen(exposed, regimen, delta):
     option = candidate(regimen)
-    rule_new_antigen(option, history(exposed=exposed))
+    rule_new_antigen(option, history(exposed=exposed), K)
     assert option["score"] == delta
 
 
@@ -349,7 +349,7 @@ def test_rule_lab_cautions_cytopenia_and_missing_labs():
 )
 def test_rule_infection_risk(regimen, caution):
     option = candidate(regimen)
-    rule_infection_risk(option)
+    rule_infection_risk(option, K)
     assert any("Infection risk" in c for c in option["cautions"]) is caution
 
 

@@ -1,46 +1,7 @@
-"""Therapy options: relapse regimens ranked against history, findings and labs (issue 4, item 2).
+"""Therapy options: relapse regimens ranked against therapy history, findings and labs.
 
-Options are decision support for the reviewing haematologist, not a treatment
-recommendation. Candidates are the regimens of ``regimens.tsv`` whose setting is ``RRMM``
-or ``both``. Each documented rule below is a small function that a test can run on its own;
-it adds rationale items ``{rule, text, sources}`` (sources cited from the knowledge tables or
-the finding), cautions, or a score change, or drops the candidate.
-
-Rules (``RULES`` lists the ids in the order they run):
-
-1. ``refractory_drug``: drop a regimen holding a drug the patient is refractory to.
-   Glucocorticoids are exempt (every line carries dexamethasone; a note is added instead).
-   ``refractory_class``: another drug of a class the patient is refractory to is demoted
-   (``CLASS_REFRACTORY_PENALTY``) unless rule 2 applies.
-2. ``class_switch``: the documented paths inside a class (facts F2) promote the regimen by
-   ``CLASS_SWITCH_BONUS`` with a note: bortezomib-refractory -> carfilzomib or ixazomib;
-   lenalidomide-refractory -> pomalidomide; lenalidomide- and pomalidomide-refractory ->
-   CELMoD trials (promoted among investigational options, never ranked as standard).
-   ``pivotal_population``: a regimen whose pivotal trial (a curated trial named in
-   regimens.tsv) treated a population the patient is outside of — too few prior lines, a
-   required exposure or refractoriness missing, an excluded refractoriness present — is
-   demoted by ``POPULATION_PENALTY`` with the unmet criteria quoted.
-3. ``resistance_finding``: a resistance finding naming a drug of the regimen demotes it by
-   the finding's evidence level (``LEVEL_WEIGHT``); a class-only match demotes by 1. PSMB5
-   spares carfilzomib (retained in-vitro activity, noted); CRBN findings reach CELMoDs;
-   NR3C1 findings add a note on glucocorticoid backbones without a score change.
-4. ``sensitivity_finding``: a sensitivity finding naming a drug of the regimen promotes it
-   by evidence level. Venetoclax carries the BELLINI mortality and CANOVA missed-endpoint
-   caution; without t(11;14) it is demoted (``venetoclax_unselected``). BRAF V600E (or
-   another finding naming BRAF/MEK inhibitors) adds an off-label BRAF+MEK option.
-5. ``new_antigen``: after BCMA-directed therapy, GPRC5D and FcRH5 agents go up and BCMA
-   agents down; after GPRC5D-directed therapy, BCMA and FcRH5 agents go up and GPRC5D down.
-6. ``unexposed_class``: +1 per drug class (glucocorticoids aside) the patient has never
-   received, at most ``UNEXPOSED_CAP``.
-7. ``lab_cautions`` and ``infection_risk``: creatinine above 1.2 mg/dL or eGFR below 60 ->
-   renal note for drugs with renal guidance (lenalidomide above all); neutrophils below
-   1.0 or platelets below 50 x 10^9/L -> cytopenia caution; T-cell-redirecting therapy
-   (bispecifics, CAR-T) -> infection-risk caution. A missing lab gives no caution.
-
-Ranking is deterministic: standard and off-label options first (off-label loses
-``OFF_LABEL_PENALTY``), investigational (trial-only) options after them; within each tier by
-score (high first), then regimen abbreviation. The list stops after ``max_options`` but
-never inside a rank: options tied at the cut are all kept.
+Each rule is a small function; ``docs/therapy-options.md`` describes the rules, their weights
+and the curated facts (``resources/knowledge/option_rules.yaml``) they reason with.
 """
 
 from __future__ import annotations
@@ -67,6 +28,8 @@ RULES = (
     "infection_risk",
 )
 
+# Score weights: how much each rule moves an option. They are ranking policy, not clinical
+# facts; the facts the rules reason with are in resources/knowledge/option_rules.yaml.
 #: Score change per CIViC evidence level of a finding (A validated ... E inferential).
 LEVEL_WEIGHT = {"A": 3, "B": 3, "C": 2, "D": 1, "E": 1}
 EVIDENCE_ORDER = ("A", "B", "C", "D", "E")
@@ -74,6 +37,8 @@ CLASS_REFRACTORY_PENALTY = 2
 CLASS_ONLY_PENALTY = 1
 CLASS_SWITCH_BONUS = 1
 POPULATION_PENALTY = 2
+# A switch into another class (CELMoDs) is larger: it lifts a trial option among the
+# investigational ones, which rank after every standard option anyway.
 CELMOD_SWITCH_BONUS = 2
 VENETOCLAX_UNSELECTED_PENALTY = 2
 NEW_ANTIGEN_BONUS = 2
@@ -81,36 +46,29 @@ SAME_ANTIGEN_PENALTY = 1
 UNEXPOSED_CAP = 2
 OFF_LABEL_PENALTY = 1
 
-#: Lab limits in the canonical units of ``mmresist.io.clinical.LAB_UNITS``.
-CREATININE_HIGH = 1.2  # mg/dL; the "normal creatinine" limit of IMS/IMWG CGS (Avet-Loiseau 2025)
-EGFR_LOW = 60.0  # mL/min/1.73m2; below it renal function is at least moderately reduced
-NEUTROPHILS_LOW = 1.0  # 10^9/L; CTCAE v5.0 grade 3 boundary (rules.yaml SC-NEUTROPENIA)
-PLATELETS_LOW = 50.0  # 10^9/L; CTCAE v5.0 grade 3 boundary (rules.yaml SC-THROMBOCYTOPENIA)
-
 GLUCOCORTICOID = "glucocorticoid"
-BCMA_CLASSES = frozenset({"bcma_car_t", "bcma_bispecific", "bcma_adc"})
-GPRC5D_CLASSES = frozenset({"gprc5d_bispecific", "gprc5d_car_t"})
-FCRH5_CLASSES = frozenset({"fcrh5_bispecific"})
-T_CELL_REDIRECTING = frozenset(
-    {"bcma_car_t", "bcma_bispecific", "gprc5d_bispecific", "gprc5d_car_t", "fcrh5_bispecific"}
-)
-#: Drugs approved in other cancers but not in myeloma: off-label, not trial-only.
-OFF_LABEL_CLASSES = frozenset({"bcl2_inhibitor", "braf_inhibitor", "mek_inhibitor"})
 
-# Sources of the rule texts (facts F2, A, B, C, D).
-PI_SWITCH_SOURCES = ["DOI:10.1371/journal.pone.0027996", "DOI:10.1016/j.str.2014.11.019"]
-CELMOD_SOURCES = ["DOI:10.1056/NEJMoa2303194"]
-BELLINI_SOURCES = ["NCT02755597", "PMID:40587991"]
-CANOVA_SOURCES = ["NCT03539744"]
-PRIOR_BCMA_SOURCES = ["NCT03399799", "PMID:40228504"]
-PRIOR_GPRC5D_SOURCES = ["Lee 2023 Nat Med (antigen escape from BCMA/GPRC5D immunotherapies)"]
-ISATUXIMAB_AFTER_DARA = "Gandhi 2019 Leukemia 33:2266 (MAMMOTH)"
 
-#: Class-switch paths: refractory drug -> drugs of the same class that stay (facts F2).
-SWITCH_PATHS = {
-    "bortezomib": {"carfilzomib", "ixazomib"},
-    "lenalidomide": {"pomalidomide"},
-}
+def _facts(knowledge) -> dict:
+    """The resolved option_rules.yaml of a loaded ``Knowledge``."""
+    return knowledge.option_rules
+
+
+def _antigen_classes(knowledge, antigens: list[str] | str) -> set[str]:
+    groups = _facts(knowledge)["antigen_classes"]
+    names = [antigens] if isinstance(antigens, str) else antigens
+    return set().union(*(groups[name] for name in names))
+
+
+def _with_source(text: str, sources: list[str]) -> str:
+    """A caution with its source, in the form drugs.tsv renal guidance uses."""
+    return f"{text} Source: {'; '.join(sources)}"
+
+
+def _lab_limit(knowledge, test: str) -> float:
+    """The limit of ``test`` (canonical unit) that option_rules.yaml reads from rules.yaml."""
+    limits = _facts(knowledge)["lab_limits"]
+    return next(limit["value"] for limit in limits if limit["test"] == test)
 
 
 def therapy_options(
@@ -137,16 +95,16 @@ def therapy_options(
     for candidate in candidates(knowledge):
         if rule_refractory_drug(candidate, therapy_history):
             continue
-        rule_refractory_class(candidate, therapy_history)
-        rule_class_switch(candidate, therapy_history)
+        rule_refractory_class(candidate, therapy_history, knowledge)
+        rule_class_switch(candidate, therapy_history, knowledge)
         rule_pivotal_population(candidate, therapy_history, knowledge)
-        rule_resistance_findings(candidate, findings)
-        rule_sensitivity_findings(candidate, findings)
-        rule_venetoclax_unselected(candidate, findings)
-        rule_new_antigen(candidate, therapy_history)
+        rule_resistance_findings(candidate, findings, knowledge)
+        rule_sensitivity_findings(candidate, findings, knowledge)
+        rule_venetoclax_unselected(candidate, findings, knowledge)
+        rule_new_antigen(candidate, therapy_history, knowledge)
         rule_unexposed_class(candidate, therapy_history)
         rule_lab_cautions(candidate, latest, knowledge)
-        rule_infection_risk(candidate)
+        rule_infection_risk(candidate, knowledge)
         options.append(candidate)
     options.extend(braf_mek_options(findings, knowledge, therapy_history, latest))
     return rank(options, max_options)
@@ -242,7 +200,9 @@ def _status(drugs: list[str], knowledge) -> str:
     for drug in drugs:
         if knowledge.drugs[drug]["status"] == "approved":
             continue
-        if set(knowledge.drug_classes(drug)) <= OFF_LABEL_CLASSES:
+        if set(knowledge.drug_classes(drug)) <= set(
+            _facts(knowledge)["off_label_classes"]["drug_classes"]
+        ):
             status = "off_label" if status == "standard" else status
         else:
             status = "investigational"
@@ -282,11 +242,14 @@ def _is_glucocorticoid(drug: str) -> bool:
     return drug in {"dexamethasone", "prednisone", "prednisolone"}
 
 
-def rule_refractory_class(option: dict, history: dict) -> None:
+def rule_refractory_class(option: dict, history: dict, knowledge) -> None:
     """Demote a drug whose class the patient is refractory to (another drug of that class),
     unless a documented class switch (rule 2) applies."""
     refractory_drugs = set(history.get("refractory_drugs") or [])
     refractory_classes = set(history.get("refractory_classes") or []) - {GLUCOCORTICOID}
+    switches = _facts(knowledge)["class_switches"]
+    # Classes reached by a switch into a new class (CELMoDs): rule 2 decides about them.
+    switch_classes = {c for path in switches for c in path.get("to_classes", [])}
     for drug in option["drugs"]:
         if drug in refractory_drugs:
             continue
@@ -294,21 +257,19 @@ def rule_refractory_class(option: dict, history: dict) -> None:
         for drug_class in classes:
             if drug_class not in refractory_classes:
                 continue
-            if _switch_allowed(drug, refractory_drugs):
+            if _switch_allowed(drug, refractory_drugs, switches):
                 continue
-            if drug_class == "celmod":
-                continue  # CELMoDs: rule 2 decides
+            if drug_class in switch_classes:
+                continue
             text = (
                 f"Refractory to the {drug_class.replace('_', ' ')} class; {drug} is another "
-                "drug of that class without a documented switch path (facts F2)."
+                "drug of that class without a documented switch path."
             )
             sources = option["rationale"][0]["sources"]
-            if drug == "isatuximab" and "daratumumab" in refractory_drugs:
-                text = (
-                    "Daratumumab-refractory: isatuximab is generally not considered active "
-                    "after daratumumab failure (unverified)."
-                )
-                sources = [ISATUXIMAB_AFTER_DARA]
+            for note in _facts(knowledge)["refractory_class_notes"]:
+                if drug == note["drug"] and set(note["refractory"]) <= refractory_drugs:
+                    text, sources = note["text"], note["source"]
+                    break
             _note(option, "refractory_class", text, sources, -CLASS_REFRACTORY_PENALTY)
 
 
@@ -316,59 +277,42 @@ def _drug_class_map(option: dict) -> dict[str, list[str]]:
     return option["_drug_classes"]
 
 
-def _switch_allowed(drug: str, refractory_drugs: set[str]) -> bool:
-    same_class_refractory = [r for r, targets in SWITCH_PATHS.items() if drug in targets]
-    if not same_class_refractory:
-        return False
-    # The switch must be the only refractoriness in the class along the path.
-    return any(r in refractory_drugs for r in same_class_refractory)
+def _switch_allowed(drug: str, refractory_drugs: set[str], switches: list[dict]) -> bool:
+    """Whether a documented switch path leads to ``drug`` from the patient's refractoriness."""
+    return any(
+        drug in path.get("to_drugs", []) and set(path["refractory"]) <= refractory_drugs
+        for path in switches
+    )
 
 
 # -- rule 2: class switch ----------------------------------------------------------------------
 
 
-def rule_class_switch(option: dict, history: dict) -> None:
-    """Note (and keep) the documented within-class switches of facts F2."""
+def rule_class_switch(option: dict, history: dict, knowledge) -> None:
+    """Note (and promote) the documented switch paths of option_rules.yaml that lead from
+    the patient's refractoriness to a drug of this regimen."""
     refractory = set(history.get("refractory_drugs") or [])
-    drugs = set(option["drugs"])
-    if "bortezomib" in refractory:
-        for drug in sorted(drugs & SWITCH_PATHS["bortezomib"]):
-            if drug in refractory:
-                continue
-            _note(
-                option,
-                "class_switch",
-                f"Bortezomib-refractory: switch inside the PI class to {drug} is a documented "
-                "path; bortezomib-resistant clones often stay carfilzomib-sensitive in vitro. "
-                "No validated genomic marker selects the next PI.",
-                PI_SWITCH_SOURCES,
-                CLASS_SWITCH_BONUS,
-            )
-    if (
-        "lenalidomide" in refractory
-        and "pomalidomide" in drugs
-        and "pomalidomide" not in refractory
-    ):
-        _note(
-            option,
-            "class_switch",
-            "Lenalidomide-refractory: pomalidomide-based therapy is the documented next IMiD "
-            "step; its pivotal trial enrolled lenalidomide-exposed patients.",
-            option["rationale"][0]["sources"],
-            CLASS_SWITCH_BONUS,
-        )
-    celmods = [d for d in option["drugs"] if "celmod" in _drug_class_map(option).get(d, [])]
-    if celmods and {"lenalidomide", "pomalidomide"} <= refractory:
-        _note(
-            option,
-            "class_switch",
-            f"Lenalidomide- and pomalidomide-refractory: CELMoD ({', '.join(celmods)}) trials "
-            "are the documented path; CELMoDs stay active in IMiD-resistant models and "
-            "mezigdomide-dexamethasone gave ORR 41% in triple-class-refractory disease. "
-            "Investigational: a trial option, not a standard regimen.",
-            CELMOD_SOURCES,
-            CELMOD_SWITCH_BONUS,
-        )
+    classes_of = _drug_class_map(option)
+    for path in _facts(knowledge)["class_switches"]:
+        if not set(path["refractory"]) <= refractory:
+            continue
+        to_classes = set(path.get("to_classes", []))
+        reached = [
+            d
+            for d in option["drugs"]
+            if d not in refractory
+            and (d in path.get("to_drugs", []) or to_classes & set(classes_of.get(d, [])))
+        ]
+        if not reached:
+            continue
+        sources = option["rationale"][0]["sources"] if path.get("cite") else path["source"]
+        bonus = CELMOD_SWITCH_BONUS if to_classes else CLASS_SWITCH_BONUS
+        if "{drug}" in path["text"]:
+            for drug in sorted(reached):
+                _note(option, "class_switch", path["text"].format(drug=drug), sources, bonus)
+        else:
+            text = path["text"].format(drugs=", ".join(reached))
+            _note(option, "class_switch", text, sources, bonus)
 
 
 # -- rule 2b: the pivotal trial's population ---------------------------------------------------
@@ -435,9 +379,10 @@ def _seen(option: dict, rule: str, key: str) -> bool:
     return False
 
 
-def rule_resistance_findings(option: dict, findings: list[dict]) -> None:
+def rule_resistance_findings(option: dict, findings: list[dict], knowledge) -> None:
     """Demote what a resistance finding compromises (one change per gene and regimen)."""
     classes_of = _drug_class_map(option)
+    facts = _facts(knowledge)
     for finding in findings:
         if finding.get("implication") != "resistance":
             continue
@@ -445,8 +390,9 @@ def rule_resistance_findings(option: dict, findings: list[dict]) -> None:
         level = _level(finding)
         named = [d for d in option["drugs"] if d in (finding.get("drugs") or [])]
         finding_classes = set(finding.get("drug_classes") or [])
-        if gene == "CRBN":
-            finding_classes |= {"imid", "celmod"}
+        for extension in facts["resistance_class_extensions"]:
+            if extension["gene"] == gene:
+                finding_classes |= set(extension["drug_classes"])
         by_class = [
             d
             for d in option["drugs"]
@@ -469,17 +415,21 @@ def rule_resistance_findings(option: dict, findings: list[dict]) -> None:
             )
             option["levels"].append(level)
             continue
+        spared = next(
+            (
+                s
+                for s in facts["resistance_spared"]
+                if s["gene"] == gene and set(by_class) <= set(s["drugs"])
+            ),
+            None,
+        )
         if named:
             delta = -LEVEL_WEIGHT[level]
             text = f"{label} (evidence {level}) compromises {', '.join(named)}."
-        elif gene == "PSMB5" and by_class == ["carfilzomib"]:
+        elif spared is not None:
             delta = 0
-            text = (
-                f"{label} (evidence {level}) is a bortezomib-resistance change; carfilzomib "
-                "kept its activity in bortezomib-resistant PSMB5-mutant models (in vitro), so "
-                "the regimen is not demoted."
-            )
-            sources = sources + [s for s in PI_SWITCH_SOURCES if s not in sources]
+            text = spared["text"].format(finding=label, level=level)
+            sources = sources + [s for s in spared["source"] if s not in sources]
         else:
             delta = -CLASS_ONLY_PENALTY
             text = (
@@ -490,8 +440,9 @@ def rule_resistance_findings(option: dict, findings: list[dict]) -> None:
         _note(option, "resistance_finding", text, sources, delta)
 
 
-def rule_sensitivity_findings(option: dict, findings: list[dict]) -> None:
-    """Promote what a sensitivity finding supports; venetoclax carries its trial caveats."""
+def rule_sensitivity_findings(option: dict, findings: list[dict], knowledge) -> None:
+    """Promote what a sensitivity finding supports; a drug with trial caveats (venetoclax)
+    carries them as a caution."""
     for finding in findings:
         if finding.get("implication") != "sensitivity":
             continue
@@ -511,36 +462,32 @@ def rule_sensitivity_findings(option: dict, findings: list[dict]) -> None:
             list(finding.get("sources") or []),
             LEVEL_WEIGHT[level],
         )
-        if "venetoclax" in named:
-            option["cautions"].append(
-                "Venetoclax: BELLINI showed higher mortality with venetoclax-Vd (21% vs 11%); "
-                "CANOVA (ven-dex vs pom-dex in t(11;14)) missed its PFS primary endpoint. "
-                "Not approved for myeloma."
-            )
+        for caution in _facts(knowledge)["sensitivity_cautions"]:
+            if caution["drug"] in named:
+                option["cautions"].append(_with_source(caution["text"], caution["source"]))
 
 
-def _has_t1114(findings: list[dict]) -> bool:
+def _selected(drug: str, findings: list[dict]) -> bool:
+    """Whether a sensitivity finding names ``drug`` (t(11;14) for venetoclax)."""
     return any(
-        f.get("implication") == "sensitivity" and "venetoclax" in (f.get("drugs") or [])
-        for f in findings
+        f.get("implication") == "sensitivity" and drug in (f.get("drugs") or []) for f in findings
     )
 
 
-def rule_venetoclax_unselected(option: dict, findings: list[dict]) -> None:
-    """Without t(11;14) (no venetoclax sensitivity finding), demote venetoclax regimens."""
-    if "venetoclax" not in option["drugs"] or _has_t1114(findings):
-        return
-    _note(
-        option,
-        "venetoclax_unselected",
-        "No t(11;14) or BCL2 sensitivity finding: BELLINI saw higher mortality in unselected "
-        "patients and its authors advise against venetoclax there.",
-        BELLINI_SOURCES,
-        -VENETOCLAX_UNSELECTED_PENALTY,
-    )
-    option["cautions"].append(
-        "Venetoclax without t(11;14): excess mortality in unselected patients (BELLINI)."
-    )
+def rule_venetoclax_unselected(option: dict, findings: list[dict], knowledge) -> None:
+    """Without the finding that selects for it (t(11;14) for venetoclax), demote a regimen
+    holding a drug listed under ``unselected`` in option_rules.yaml."""
+    for fact in _facts(knowledge)["unselected"]:
+        if fact["drug"] not in option["drugs"] or _selected(fact["drug"], findings):
+            continue
+        _note(
+            option,
+            "venetoclax_unselected",
+            fact["text"],
+            fact["source"],
+            -VENETOCLAX_UNSELECTED_PENALTY,
+        )
+        option["cautions"].append(_with_source(fact["caution"], fact["source"]))
 
 
 def braf_mek_options(findings: list[dict], knowledge, history: dict, latest: dict) -> list[dict]:
@@ -572,10 +519,9 @@ def braf_mek_options(findings: list[dict], knowledge, history: dict, latest: dic
         )
         option["score"] += LEVEL_WEIGHT[level]
         option["levels"].append(level)
-        option["cautions"].append(
-            "Off-label targeted therapy: not approved for myeloma; spatially divergent "
-            "BRAF-wild-type clones can escape."
-        )
+        for caution in _facts(knowledge)["cautions"]:
+            if caution["applies_to"] == "off_label_targeted":
+                option["cautions"].append(_with_source(caution["text"], caution["source"]))
         rule_unexposed_class(option, history)
         rule_lab_cautions(option, latest, knowledge)
         result.append(option)
@@ -585,49 +531,18 @@ def braf_mek_options(findings: list[dict], knowledge, history: dict, latest: dic
 # -- rule 5: new antigen -----------------------------------------------------------------------
 
 
-def rule_new_antigen(option: dict, history: dict) -> None:
+def rule_new_antigen(option: dict, history: dict, knowledge) -> None:
     """After antigen-directed therapy, prefer a new antigen over the one already targeted."""
     exposed = set(history.get("exposed_classes") or [])
     classes = set(option["drug_classes"])
-    if exposed & BCMA_CLASSES:
-        if classes & (GPRC5D_CLASSES | FCRH5_CLASSES):
-            _note(
-                option,
-                "new_antigen",
-                "Prior BCMA-directed therapy: a new antigen (GPRC5D or FcRH5) does not "
-                "cross-resist; talquetamab responded in 72% after CAR-T and 44% after a "
-                "bispecific.",
-                PRIOR_BCMA_SOURCES,
-                NEW_ANTIGEN_BONUS,
-            )
-        if classes & BCMA_CLASSES:
-            _note(
-                option,
-                "new_antigen",
-                "Prior BCMA-directed therapy: BCMA retreatment only if BCMA is retained; "
-                "genotype TNFRSF17 (copy number and extracellular-domain variants) first.",
-                PRIOR_GPRC5D_SOURCES,
-                -SAME_ANTIGEN_PENALTY,
-            )
-    if exposed & GPRC5D_CLASSES:
-        if classes & (BCMA_CLASSES | FCRH5_CLASSES):
-            _note(
-                option,
-                "new_antigen",
-                "Prior GPRC5D-directed therapy: BCMA- or FcRH5-directed agents target a new "
-                "antigen (clinical data limited).",
-                PRIOR_GPRC5D_SOURCES,
-                NEW_ANTIGEN_BONUS,
-            )
-        if classes & GPRC5D_CLASSES:
-            _note(
-                option,
-                "new_antigen",
-                "Prior GPRC5D-directed therapy: biallelic GPRC5D loss is reported at relapse; "
-                "retreat only if GPRC5D is retained.",
-                PRIOR_GPRC5D_SOURCES,
-                -SAME_ANTIGEN_PENALTY,
-            )
+    for switch in _facts(knowledge)["antigen_switches"]:
+        if not exposed & _antigen_classes(knowledge, switch["after"]):
+            continue
+        if not classes & _antigen_classes(knowledge, switch["to"]):
+            continue
+        same = switch["after"] in switch["to"]
+        delta = -SAME_ANTIGEN_PENALTY if same else NEW_ANTIGEN_BONUS
+        _note(option, "new_antigen", switch["text"], switch["source"], delta)
 
 
 # -- rule 6: unexposed classes -----------------------------------------------------------------
@@ -666,12 +581,14 @@ def latest_labs(labs: list[LabRow] | None) -> dict[str, tuple[float, str, str]]:
 def rule_lab_cautions(option: dict, latest: dict, knowledge) -> None:
     """Renal and cytopenia cautions from the latest labs; a missing lab gives none."""
     renal = []
-    if "creatinine" in latest and latest["creatinine"][0] > CREATININE_HIGH:
+    creatinine_high = _lab_limit(knowledge, "creatinine")
+    egfr_low = _lab_limit(knowledge, "egfr")
+    if "creatinine" in latest and latest["creatinine"][0] > creatinine_high:
         value, unit, when = latest["creatinine"]
-        renal.append(f"creatinine {value:g} {unit} on {when} (above {CREATININE_HIGH:g})")
-    if "egfr" in latest and latest["egfr"][0] < EGFR_LOW:
+        renal.append(f"creatinine {value:g} {unit} on {when} (above {creatinine_high:g})")
+    if "egfr" in latest and latest["egfr"][0] < egfr_low:
         value, unit, when = latest["egfr"]
-        renal.append(f"eGFR {value:g} {unit} on {when} (below {EGFR_LOW:g})")
+        renal.append(f"eGFR {value:g} {unit} on {when} (below {egfr_low:g})")
     if renal:
         for drug in option["drugs"]:
             guidance = (knowledge.drugs.get(drug) or {}).get("renal_guidance")
@@ -680,8 +597,8 @@ def rule_lab_cautions(option: dict, latest: dict, knowledge) -> None:
                     f"Renal: {'; '.join(renal)}. Compute creatinine clearance; {drug}: {guidance}"
                 )
     for test, limit, label in (
-        ("neutrophils", NEUTROPHILS_LOW, "neutrophils"),
-        ("platelets", PLATELETS_LOW, "platelets"),
+        ("neutrophils", _lab_limit(knowledge, "neutrophils"), "neutrophils"),
+        ("platelets", _lab_limit(knowledge, "platelets"), "platelets"),
     ):
         if test in latest and latest[test][0] < limit:
             value, unit, when = latest[test]
@@ -691,20 +608,17 @@ def rule_lab_cautions(option: dict, latest: dict, knowledge) -> None:
             )
 
 
-def rule_infection_risk(option: dict) -> None:
+def rule_infection_risk(option: dict, knowledge) -> None:
     """T-cell-redirecting therapy (bispecifics, CAR-T) carries an infection-risk caution;
     salvage high-dose melphalan carries a transplant-eligibility caution."""
-    if option["regimen"] == "ASCT":
-        option["cautions"].append(
-            "Salvage autologous transplant: only for a transplant-eligible patient, usually "
-            "after a durable response to a first transplant."
-        )
-    if set(option["drug_classes"]) & T_CELL_REDIRECTING:
-        option["cautions"].append(
-            "Infection risk on T-cell-redirecting therapy: check IgG (replacement if low), "
-            "give antiviral and Pneumocystis prophylaxis per local protocol; CRS/ICANS "
-            "monitoring."
-        )
+    facts = _facts(knowledge)
+    t_cell_redirecting = set(facts["t_cell_redirecting"])
+    for caution in facts["cautions"]:
+        applies = caution["applies_to"]
+        if (applies == "ASCT" and option["regimen"] == "ASCT") or (
+            applies == "t_cell_redirecting" and set(option["drug_classes"]) & t_cell_redirecting
+        ):
+            option["cautions"].append(_with_source(caution["text"], caution["source"]))
 
 
 # -- ranking -----------------------------------------------------------------------------------
