@@ -247,7 +247,8 @@ def _classes(drug: str, knowledge: RegimenKnowledge) -> list[str]:
     if unknown:
         # A class outside the vocabulary would silently miss every class rule.
         raise KnowledgeError(
-            f"drug '{drug}' has class ids not in the drug-class vocabulary: {', '.join(unknown)}"
+            f"drug '{drug}' has class ids not in the drug-class vocabulary: {', '.join(unknown)}; "
+            f"valid ids (mmresist.vocab.DRUG_CLASSES): {', '.join(DRUG_CLASSES)}"
         )
     return sorted(set(classes))
 
