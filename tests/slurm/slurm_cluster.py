@@ -1,7 +1,8 @@
 """A throwaway single-node SLURM cluster (munged, slurmctld, slurmd on localhost) for tests.
 
 Debian's slurm-wlm and munge are started in the foreground from a temporary folder, with their
-own munge key, socket, ports, state and logs, so nothing on the machine is read or changed.
+own munge key, socket, ports, state and logs. The one thing placed outside that folder is a
+link at the default slurm.conf path, made only where none exists and removed afterwards.
 Where SLURM cannot start (packages missing, not root, a daemon dies) the tests skip with the
 reason, except under CI=true, where the packages are installed on purpose and a skip would hide
 that the SLURM profile was never exercised.
@@ -21,8 +22,7 @@ from pathlib import Path
 
 import pytest
 
-DAEMONS = ("munged", "mungekey", "munge", "slurmctld", "slurmd")
-CLIENTS = ("sbatch", "squeue", "sinfo", "scontrol", "scancel")
+TOOLS = "munged mungekey munge slurmctld slurmd sbatch squeue sinfo scontrol scancel".split()
 NODE = "localhost"
 NODE_CPUS = 2
 PARTITION = "test"
@@ -108,7 +108,8 @@ def _write_configs(folder: Path, *, munge_socket: Path) -> tuple[Path, Path]:
                 "AuthType=auth/munge",
                 "CredType=cred/munge",
                 f"AuthInfo=socket={munge_socket}",
-                # No systemd or delegated cgroups in a container: track processes by parent pid.
+                # No systemd or delegated cgroups in a container: track processes by parent
+                # pid, so no cgroup plugin (nor cgroup.conf) is loaded at all.
                 "ProctrackType=proctrack/linuxproc",
                 "TaskPlugin=task/none",
                 "JobAcctGatherType=jobacct_gather/none",
@@ -134,8 +135,6 @@ def _write_configs(folder: Path, *, munge_socket: Path) -> tuple[Path, Path]:
             ]
         )
     )
-    # slurmd reads cgroup.conf beside slurm.conf even with the linuxproc tracker.
-    (folder / "cgroup.conf").write_text("CgroupPlugin=autodetect\nIgnoreSystemd=yes\n")
     return conf, jobcomp_log
 
 
@@ -189,7 +188,7 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
 @contextmanager
 def running_cluster(folder: Path) -> Iterator[SlurmCluster]:
     """Start the daemons from `folder` (a fresh, short path), yield, then stop them."""
-    missing = [tool for tool in DAEMONS + CLIENTS if shutil.which(tool, path=_sbin_path()) is None]
+    missing = [tool for tool in TOOLS if shutil.which(tool, path=_sbin_path()) is None]
     if missing:
         unavailable(
             f"SLURM not installed (missing {', '.join(missing)}): "
@@ -207,11 +206,7 @@ def running_cluster(folder: Path) -> Iterator[SlurmCluster]:
 
     munge_socket = folder / "munge.socket"
     conf, jobcomp_log = _write_configs(folder, munge_socket=munge_socket)
-    env = dict(
-        os.environ,
-        SLURM_CONF=str(conf),
-        PATH=f"{_sbin_path()}",
-    )
+    env = dict(os.environ, SLURM_CONF=str(conf), PATH=_sbin_path())
     cluster = SlurmCluster(
         folder=folder,
         env=env,
@@ -249,13 +244,10 @@ def running_cluster(folder: Path) -> Iterator[SlurmCluster]:
     }
     try:
         for name, command in commands.items():
-            daemons[name] = subprocess.Popen(
-                command,
-                env=env,
-                cwd=folder,
-                stdout=(folder / f"{name}.out").open("wb"),
-                stderr=subprocess.STDOUT,
-            )
+            with (folder / f"{name}.out").open("wb") as output:
+                daemons[name] = subprocess.Popen(
+                    command, env=env, cwd=folder, stdout=output, stderr=subprocess.STDOUT
+                )
             cluster.logs[f"{name} (stdout)"] = folder / f"{name}.out"
             if name == "munged":
                 problem = _wait_for_munge(cluster, daemons["munged"], munge_socket)
