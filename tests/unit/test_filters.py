@@ -1,7 +1,12 @@
-from mmresist.interpret.filters import apply_filters, filter_reasons
+import re
+from pathlib import Path
+
+import pytest
+
+from mmresist.interpret.filters import Filters, apply_filters, filter_arguments, filter_reasons
 from mmresist.model import VariantCall
 
-DEFAULTS = dict(pass_only=True, min_depth=10, min_alt_reads=3, min_vaf=0.02)
+DEFAULTS = Filters()
 
 
 def call(**kwargs) -> VariantCall:
@@ -11,12 +16,12 @@ def call(**kwargs) -> VariantCall:
 
 
 def test_kept_call_has_no_reasons():
-    assert filter_reasons(call(vaf=0.3, depth=100, alt_reads=30), **DEFAULTS) == []
+    assert filter_reasons(call(vaf=0.3, depth=100, alt_reads=30), DEFAULTS) == []
 
 
 def test_each_reason_in_fixed_order():
     failing = call(filter="weak_evidence", vaf=0.01, depth=5, alt_reads=1)
-    assert filter_reasons(failing, **DEFAULTS) == [
+    assert filter_reasons(failing, DEFAULTS) == [
         "not_pass",
         "low_depth",
         "low_alt_reads",
@@ -25,23 +30,23 @@ def test_each_reason_in_fixed_order():
 
 
 def test_dot_filter_counts_as_pass_and_pass_only_can_be_off():
-    assert filter_reasons(call(filter=".", vaf=0.5, depth=50, alt_reads=25), **DEFAULTS) == []
-    relaxed = dict(DEFAULTS, pass_only=False)
-    assert filter_reasons(call(filter="germline", vaf=0.5, depth=50, alt_reads=25), **relaxed) == []
+    assert filter_reasons(call(filter=".", vaf=0.5, depth=50, alt_reads=25), DEFAULTS) == []
+    relaxed = Filters(pass_only=False)
+    assert filter_reasons(call(filter="germline", vaf=0.5, depth=50, alt_reads=25), relaxed) == []
 
 
 def test_unknown_values_never_fail_a_threshold():
-    assert filter_reasons(call(vaf=None, depth=None, alt_reads=None), **DEFAULTS) == []
+    assert filter_reasons(call(vaf=None, depth=None, alt_reads=None), DEFAULTS) == []
 
 
 def test_thresholds_are_inclusive_minimums():
     at_limit = call(vaf=0.02, depth=10, alt_reads=3)
-    assert filter_reasons(at_limit, **DEFAULTS) == []
+    assert filter_reasons(at_limit, DEFAULTS) == []
 
 
 def test_apply_filters_counts_every_reason():
     calls = [call(vaf=0.01, depth=100, alt_reads=1), call(vaf=0.4, depth=4, alt_reads=2)]
-    counts = apply_filters(calls, **DEFAULTS)
+    counts = apply_filters(calls, DEFAULTS)
     assert counts == {
         "not_pass": 0,
         "low_depth": 1,
@@ -54,13 +59,49 @@ def test_apply_filters_counts_every_reason():
 
 def test_variants_without_protein_effect_are_filtered_unless_disabled():
     good = dict(vaf=0.3, depth=100, alt_reads=30)
-    assert filter_reasons(call(consequence="intron_variant", **good), **DEFAULTS) == [
+    assert filter_reasons(call(consequence="intron_variant", **good), DEFAULTS) == [
         "no_protein_effect"
     ]
-    assert filter_reasons(call(consequence="synonymous_variant", **good), **DEFAULTS) == [
+    assert filter_reasons(call(consequence="synonymous_variant", **good), DEFAULTS) == [
         "no_protein_effect"
     ]
     for kept in ("missense_variant", "splice_region_variant&intron_variant", "stop_gained", ""):
-        assert filter_reasons(call(consequence=kept, **good), **DEFAULTS) == [], kept
-    relaxed = dict(DEFAULTS, protein_altering_only=False)
-    assert filter_reasons(call(consequence="intron_variant", **good), **relaxed) == []
+        assert filter_reasons(call(consequence=kept, **good), DEFAULTS) == [], kept
+    relaxed = Filters(protein_altering_only=False)
+    assert filter_reasons(call(consequence="intron_variant", **good), relaxed) == []
+
+
+def test_config_passes_only_the_settings_it_gives():
+    assert filter_arguments({}) == []
+    assert filter_arguments({"min_vaf": 0.05, "pass_only": False}) == [
+        "--min-vaf",
+        "0.05",
+        "--no-pass-only",
+    ]
+    with pytest.raises(ValueError, match="min_dpth"):
+        filter_arguments({"min_dpth": 5})
+
+
+def test_cli_without_filter_options_uses_the_package_defaults():
+    from mmresist.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["patient", "--patient", "P", "--samples", "s", "--knowledge", "k", "--outdir", "o"]
+    )
+    assert all(getattr(args, name) is None for name in Filters.__dataclass_fields__)
+    args = build_parser().parse_args(
+        ["patient", "--patient", "P", "--samples", "s", "--knowledge", "k", "--outdir", "o"]
+        + filter_arguments({"min_depth": 25, "protein_altering_only": False})
+    )
+    assert args.min_depth == 25 and args.protein_altering_only is False
+
+
+def test_config_readme_lists_the_package_defaults():
+    readme = (Path(__file__).parents[2] / "config" / "README.md").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"^\| `filters\.(\w+)` \| ([^|]+?) \|", readme, flags=re.M))
+    defaults = Filters()
+    assert set(listed) == set(Filters.__dataclass_fields__)
+    for name, text in listed.items():
+        value = getattr(defaults, name)
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        assert text == shown, (name, text, value)

@@ -21,13 +21,14 @@ from vcf_fixtures import row, vcf_text, vep_entry, vep_header, write_vcf
 
 from mmresist.errors import InputError
 from mmresist.ingest.vcf import read_sample
+from mmresist.interpret.filters import Filters
 from mmresist.interpret.therapy import therapy_history
 from mmresist.io.clinical import read_table
 from mmresist.io.copynumber import read_copy_number
 from mmresist.io.sheets import read_samples
 from mmresist.knowledge.load import load_knowledge
 from mmresist.model import Sample
-from mmresist.pipeline import Filters, ingest_samples
+from mmresist.pipeline import ingest_samples
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES_HEADER = "patient_id\tsample_id\ttimepoint\tcollection_date\tvcf\ttumor_sample"

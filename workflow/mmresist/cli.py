@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 
@@ -20,13 +21,12 @@ def _add_patient(subparsers) -> None:
     parser.add_argument("--labs")
     parser.add_argument("--cytogenetics")
     parser.add_argument("--mrd")
-    parser.add_argument("--pass-only", default=True, action=argparse.BooleanOptionalAction)
-    parser.add_argument("--min-depth", type=int, default=10)
-    parser.add_argument("--min-alt-reads", type=int, default=3)
-    parser.add_argument("--min-vaf", type=float, default=0.02)
-    parser.add_argument(
-        "--protein-altering-only", default=True, action=argparse.BooleanOptionalAction
-    )
+    # Filter options default to None: a setting not given takes interpret.filters.Filters's.
+    parser.add_argument("--pass-only", action=argparse.BooleanOptionalAction)
+    parser.add_argument("--min-depth", type=int)
+    parser.add_argument("--min-alt-reads", type=int)
+    parser.add_argument("--min-vaf", type=float)
+    parser.add_argument("--protein-altering-only", action=argparse.BooleanOptionalAction)
     parser.add_argument("--annotation-mode", default="auto", choices=["auto", "bcftools_csq"])
     parser.add_argument(
         "--template-cache", help="folder for compiled report templates, shared by patient jobs"
@@ -45,7 +45,14 @@ def _add_patient(subparsers) -> None:
 
 
 def _run_patient(args) -> int:
-    from mmresist.pipeline import ClinicalPaths, Filters, run_patient
+    from mmresist.interpret.filters import Filters
+    from mmresist.pipeline import ClinicalPaths, run_patient
+
+    given = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(Filters)
+        if getattr(args, field.name) is not None
+    }
 
     report = run_patient(
         patient_id=args.patient,
@@ -53,13 +60,7 @@ def _run_patient(args) -> int:
         knowledge_path=args.knowledge,
         outdir=args.outdir,
         genome_build=args.genome_build,
-        filters=Filters(
-            pass_only=args.pass_only,
-            min_depth=args.min_depth,
-            min_alt_reads=args.min_alt_reads,
-            min_vaf=args.min_vaf,
-            protein_altering_only=args.protein_altering_only,
-        ),
+        filters=Filters(**given),
         clinical=ClinicalPaths(
             therapy_lines=args.therapy_lines or None,
             labs=args.labs or None,

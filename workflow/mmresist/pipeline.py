@@ -10,7 +10,7 @@ from typing import Any
 
 from mmresist import __version__
 from mmresist.errors import InputError
-from mmresist.interpret.filters import apply_filters
+from mmresist.interpret.filters import Filters, apply_filters
 from mmresist.interpret.timeline import assign_status, order_samples
 from mmresist.io.copynumber import is_symbolic_deletion
 from mmresist.io.files import sha256_file
@@ -24,15 +24,6 @@ from mmresist.report.build import (
     write_outputs,
 )
 from mmresist.vocab import CLINICAL_TABLES
-
-
-@dataclass
-class Filters:
-    pass_only: bool = True
-    min_depth: int = 10
-    min_alt_reads: int = 3
-    min_vaf: float = 0.02
-    protein_altering_only: bool = True
 
 
 @dataclass
@@ -123,14 +114,7 @@ def ingest_samples(
         _check_build(ingest, sample, genome_build)
         for call in ingest.calls:
             call.gene = _canonical_gene(knowledge, call.gene)
-        apply_filters(
-            ingest.calls,
-            pass_only=filters.pass_only,
-            min_depth=filters.min_depth,
-            min_alt_reads=filters.min_alt_reads,
-            min_vaf=filters.min_vaf,
-            protein_altering_only=filters.protein_altering_only,
-        )
+        apply_filters(ingest.calls, filters)
         warnings.extend(f"{sample.sample_id}: {warning}" for warning in [*notes, *ingest.warnings])
         ingests[sample.sample_id] = ingest
     return ingests, warnings

@@ -4,7 +4,6 @@ import shlex
 import sys
 from pathlib import Path
 
-import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
@@ -16,6 +15,7 @@ from mmresist.errors import InputError
 from mmresist.knowledge.load import builds_with_coordinates, compiled_is_fresh
 from mmresist.io.sheets import patients, read_samples
 from mmresist.ingest.vcf import ingest_threads
+from mmresist.interpret.filters import filter_arguments
 from mmresist.vocab import CLINICAL_TABLES
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -153,13 +153,8 @@ def clinical_args(wildcards, input):
 
 
 def filter_args(wildcards):
-    filters = config["filters"]
-    return (
-        f"{'--pass-only' if filters['pass_only'] else '--no-pass-only'} "
-        f"--min-depth {filters['min_depth']} --min-alt-reads {filters['min_alt_reads']} "
-        f"--min-vaf {filters['min_vaf']} "
-        f"{'--protein-altering-only' if filters['protein_altering_only'] else '--no-protein-altering-only'}"
-    )
+    """Only the filter settings the config gives; the package's defaults fill the rest."""
+    return shlex.join(filter_arguments(config.get("filters") or {}))
 
 
 def input_folder(wildcards, input):
