@@ -37,6 +37,7 @@ MIN_JOB_AGE_SECONDS = 600
 # calls srun inside the job, so srun only finds a configuration at the compiled-in default path.
 # The test links it there for the run, and only on a machine where nothing else is there.
 DEFAULT_CONF = Path("/etc/slurm/slurm.conf")
+CLUSTER_NAME_LINE = "ClusterName=mmresist-test"
 
 
 def unavailable(message: str) -> None:
@@ -99,7 +100,7 @@ def _write_configs(folder: Path, *, munge_socket: Path) -> tuple[Path, Path]:
     conf.write_text(
         "\n".join(
             [
-                "ClusterName=mmresist-test",
+                CLUSTER_NAME_LINE,
                 f"SlurmctldHost={controller}(127.0.0.1)",
                 f"SlurmctldPort={_free_port()}",
                 f"SlurmdPort={_free_port()}",
@@ -140,7 +141,9 @@ def _write_configs(folder: Path, *, munge_socket: Path) -> tuple[Path, Path]:
 
 def _link_default_conf(conf: Path) -> str:
     """Point the default configuration path at `conf`; an empty string, else why not."""
-    if DEFAULT_CONF.is_symlink() and not DEFAULT_CONF.exists():
+    if DEFAULT_CONF.is_symlink() and (
+        not DEFAULT_CONF.exists() or CLUSTER_NAME_LINE in DEFAULT_CONF.read_text()
+    ):
         DEFAULT_CONF.unlink()  # left by an earlier test run that was killed
     if DEFAULT_CONF.exists() or DEFAULT_CONF.is_symlink():
         return f"{DEFAULT_CONF} already exists (a configured SLURM machine); it is left alone"
