@@ -400,6 +400,25 @@ def test_download_failure_leaves_nothing_that_looks_complete(tmp_path, genome):
     assert os.listdir(outdir) == []
 
 
+def test_download_compresses_a_plain_gff3_reproducibly(tmp_path, genome):
+    # A mirror may serve the GFF3 uncompressed; it is gzipped with no timestamp, so two
+    # downloads give the same bytes (the manifest's sha256 stays meaningful).
+    content = served(genome)
+    gff3_url = references.reference_urls("GRCh38")["gff3"]
+    content[gff3_url] = gff3_text().encode()
+
+    def fetch(url):
+        return io.BytesIO(content[url])
+
+    first = references.download("GRCh38", tmp_path / "a", fetch=fetch)
+    second = references.download("GRCh38", tmp_path / "b", fetch=fetch)
+    packed = (tmp_path / "a" / "genes.gff3.gz").read_bytes()
+    assert gzip.decompress(packed) == content[gff3_url]
+    assert packed[4:8] == b"\0\0\0\0"  # gzip MTIME field
+    assert packed == (tmp_path / "b" / "genes.gff3.gz").read_bytes()
+    assert first.gff3.endswith("genes.gff3.gz") and second.downloaded
+
+
 def test_grch37_urls_use_the_grch37_tree():
     urls = references.reference_urls("GRCh37")
     assert urls["gff3"].startswith("https://ftp.ensembl.org/pub/grch37/release-")

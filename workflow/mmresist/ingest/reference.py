@@ -68,7 +68,7 @@ def _bgzip_fasta(source: str, target: str) -> None:
 
     opener = gzip.open if compression(source) != "plain" else open
     try:
-        with opener(source, "rb") as src, BGZFile(target, "wb") as dst:
+        with opener(source, "rb") as src, BGZFile(target, "wb", index=None) as dst:
             for block in iter(lambda: src.read(1 << 20), b""):
                 dst.write(block)
     except (OSError, EOFError) as error:
@@ -126,7 +126,8 @@ def download(
             raise InputError(f"downloaded GFF3 is unusable: {problem}", file=urls["gff3"])
         staged_gff = os.path.join(work, GFF3_NAME)
         if compression(raw_gff) == "plain":
-            with open(raw_gff, "rb") as src, gzip.open(staged_gff, "wb", mtime=0) as dst:
+            # gzip.open takes no mtime; GzipFile does (no timestamp: reproducible bytes).
+            with open(raw_gff, "rb") as src, gzip.GzipFile(staged_gff, "wb", mtime=0) as dst:
                 shutil.copyfileobj(src, dst)
         else:
             os.replace(raw_gff, staged_gff)
