@@ -475,8 +475,8 @@ def _parse_bcsq(raw: str, layout: AnnotationLayout) -> list[dict[str, Any]]:
         entry["biotype"] = get(biotype_at)
         entry["hgvsp"] = get(protein_at)
         entry["dna_change"] = get(dna_at)
-        position = re.match(r"\d+", entry["hgvsp"])
-        entry["protein_position"] = position.group(0) if position else ""
+        digits = re.match(r"\d+", entry["hgvsp"])
+        entry["protein_position"] = digits.group(0) if digits else ""
         entries.append(entry)
     return entries
 

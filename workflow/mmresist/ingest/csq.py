@@ -260,7 +260,7 @@ def _vcf_facts(path: str) -> tuple[list[str], list[str]]:
 
     try:
         with pysam.VariantFile(path) as vcf:
-            contigs = list(vcf.header.contigs)
+            contigs = [contig.name for contig in vcf.header.contigs.values()]
             samples = list(vcf.header.samples)
             if not contigs:
                 for record in vcf:

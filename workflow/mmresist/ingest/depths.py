@@ -116,9 +116,9 @@ def allele_depths(
         if len(ref) == 1 and len(alt) == 1 and ref in "ACGT" and alt in "ACGT":
             tiers = {base: _first(ints(f"{base}U")) for base in "ACGT"}
             if all(count is not None for count in tiers.values()):
-                alt_reads = tiers[alt]
-                vaf = _ratio(alt_reads, tiers[ref] + alt_reads)
-                return finish(vaf, sum(tiers.values()), alt_reads)
+                tier_alt = tiers[alt]
+                vaf = _ratio(tier_alt, tiers[ref] + tier_alt)
+                return finish(vaf, sum(tiers.values()), tier_alt)
 
     # Strelka2 indels: tier-1 reads strongly supporting the indel (TIR) or reference (TAR).
     if "TIR" in header_formats and "TAR" in header_formats:

@@ -243,10 +243,10 @@ class _SampleReader:
             alt = record.alts[alt_index]
             if alt == "*":
                 continue  # an upstream deletion's allele, reported at its own record
-            genes: dict[str, list[dict[str, Any]]] = {}
+            by_gene: dict[str, list[dict[str, Any]]] = {}
             for entry in by_alt[alt_index]:
-                genes.setdefault(entry["gene"], []).append(entry)
-            for gene, gene_entries in genes.items():
+                by_gene.setdefault(entry["gene"], []).append(entry)
+            for gene, gene_entries in by_gene.items():
                 # snpEff -cancer adds entries relative to the germline allele; the ones
                 # relative to REF describe what the VCF row says.
                 against_ref = [entry for entry in gene_entries if not entry["reference_allele"]]
