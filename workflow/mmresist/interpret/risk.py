@@ -195,7 +195,9 @@ def _source(rule: Mapping) -> list[str]:
 # Staging
 # ---------------------------------------------------------------------------
 def _iss(rule: Mapping, data: _Data) -> dict:
-    evidence, statuses, missing = [], {}, set()
+    evidence: list[str] = []
+    statuses: dict[str, Status] = {}
+    missing: set[str] = set()
     for stage in rule["stages"]:
         if stage["criteria"]:
             parts = [_evaluate(c, data) for c in stage["criteria"]]

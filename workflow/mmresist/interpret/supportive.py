@@ -73,7 +73,7 @@ def supportive_care(
         return None
     rule_list = _rule_list(rules)
     latest = latest_per_test(labs)
-    latest_date = max((row["date"] for row in latest.values()), default=None)
+    latest_date = max((_day(row) for row in latest.values()), default=None)
     items: list[dict] = []
 
     lab_rules = [r for r in rule_list if r.get("test") and not r.get("applies_to")]
@@ -91,7 +91,7 @@ def supportive_care(
     else:
         items.append(_no_labs_item(rule_list))
 
-    lines = (therapy_history or {}).get("lines") or []
+    lines = (therapy_history.get("lines") if therapy_history else None) or []
     if lines:
         relevant = _relevant_line(lines)
         for rule in rule_list:
@@ -121,6 +121,13 @@ def _canonical(row: LabRow) -> tuple[float, str]:
     return canonical_value(row) or (float(row["value"]), row.get("unit") or "")
 
 
+def _day(row: LabRow) -> date:
+    # latest_per_test gives every row it returns a datetime.date (LabRow also allows text).
+    day = row["date"]
+    assert isinstance(day, date), day
+    return day
+
+
 def _num(value: float) -> str:
     return f"{value:g}"
 
@@ -136,21 +143,21 @@ def _describe(row: LabRow) -> str:
 
 
 def _stale_note(row: LabRow, latest_date: date | None) -> str:
-    if latest_date and (latest_date - row["date"]).days > STALE_AFTER_DAYS:
+    if latest_date and (latest_date - _day(row)).days > STALE_AFTER_DAYS:
         return f" This result may be stale: the latest lab date is {latest_date}."
     return ""
 
 
 def _band_text(band: dict, unit: str) -> str:
     lower, upper = band.get("lower"), band.get("upper")
-    if lower is None and upper is None:
-        text = "any value"
-    elif lower is None:
-        text = f"< {_num(upper)} {unit}"
-    elif upper is None:
-        text = f"≥ {_num(lower)} {unit}"
-    else:
+    if lower is not None and upper is not None:
         text = f"≥ {_num(lower)} and < {_num(upper)} {unit}"
+    elif lower is not None:
+        text = f"≥ {_num(lower)} {unit}"
+    elif upper is not None:
+        text = f"< {_num(upper)} {unit}"
+    else:
+        text = "any value"
     if band.get("condition"):
         text += f" if {band['condition'].replace('_', ' ')}"
     return text
@@ -296,10 +303,10 @@ def _rule_topic_for_test(test: str, rules: list[dict]) -> str:
 
 def _stale_items(latest: dict[str, LabRow], latest_date: date | None, rules: list[dict]) -> list:
     used = {r["test"] for r in rules if r.get("test")} | {"creatinine", "egfr"}
-    items = []
+    items: list[dict] = []
     for test in sorted(used & latest.keys()):
         row = latest[test]
-        age_days = (latest_date - row["date"]).days if latest_date else 0
+        age_days = (latest_date - _day(row)).days if latest_date else 0
         if age_days > STALE_AFTER_DAYS:
             items.append(
                 {

@@ -45,15 +45,15 @@ def assign_status(
     for _key, per_sample in by_key.items():
         history = []
         for sample in ordered:
-            call = per_sample.get(sample.sample_id)
+            seen = per_sample.get(sample.sample_id)
             history.append(
                 {
                     "sample_id": sample.sample_id,
                     "timepoint": sample.timepoint,
                     "collection_date": sample.collection_date,
-                    "vaf": call.vaf if call else None,
-                    "depth": call.depth if call else None,
-                    "present": bool(call and _present(call)),
+                    "vaf": seen.vaf if seen else None,
+                    "depth": seen.depth if seen else None,
+                    "present": bool(seen and _present(seen)),
                 }
             )
         in_latest = history[-1]["present"]

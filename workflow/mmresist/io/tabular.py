@@ -368,21 +368,28 @@ def validate_row(
         return
     position = {column: index for index, column in enumerate(order)}
     problems = []
+    field: str | None
     for error in checker.iter_errors(instance):
         if error.validator == "required":
             absent = [column for column in error.validator_value if column not in instance]
             field = absent[0] if absent else None
         else:
             field = str(error.path[0]) if error.path else None
-        problems.append((position.get(field, len(position)), str(field), field, error))
+        rank = position.get(field, len(position)) if field is not None else len(position)
+        problems.append((rank, str(field), field, error))
     _, _, field, error = min(problems, key=lambda item: item[:2])
+    written = texts or {}
+    if field is None:
+        got = None
+    else:
+        got = written[field] if field in written else iso_text(row.get(field))
     raise schema_error(
         error,
         load_schema(name),
         file=file,
         line=line,
         field=field,
-        got=(texts or {}).get(field) if field in (texts or {}) else iso_text(row.get(field)),
+        got=got,
         missing=missing,
     )
 

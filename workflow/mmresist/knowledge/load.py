@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mmresist.errors import KnowledgeError
 from mmresist.io.files import atomic_write_text
@@ -166,6 +167,7 @@ class Knowledge:
             token = part.strip()
             if not token:
                 raise UnknownRegimenError(f"empty part in regimen '{text}' (a stray '+')")
+            found: list[str] | None
             try:
                 found = [self.resolve_drug(token)]
             except UnknownDrugError as error:
@@ -364,7 +366,7 @@ def load_knowledge(path: str | os.PathLike) -> Knowledge:
             )
         version, raw, _ = read_raw(source)
         assert version is not None
-        tables = {
+        tables: dict[str, Any] = {
             "genes": [_gene_record(row) for row in raw["genes"]],
             "biomarkers": [_biomarker_record(row) for row in raw["biomarkers"]],
             "drugs": [_drug_record(row) for row in raw["drugs"]],

@@ -113,8 +113,9 @@ def validate_knowledge(directory: str | os.PathLike) -> list[str]:
     documents, document_problems = read_documents(folder)
     problems += document_problems
     for name in DOCUMENTS:
-        if documents[name] is not None:
-            problems += _document_schema_problems(name, documents[name])
+        document = documents[name]
+        if document is not None:
+            problems += _document_schema_problems(name, document)
     if problems:
         return problems
     problems = _reference_problems(raw)
@@ -532,6 +533,34 @@ def _rule_problems(rules: dict, context: _Context) -> list[str]:
     for number, group in enumerate(risk["r2_iss"]["groups"]):
         if group["min"] > group["max"]:
             problems.append(f"rules.yaml risk.r2_iss.groups[{number}]: min is above max")
+    problems += _relapse_problems(rules, ids, context)
+    return problems
+
+
+def _relapse_problems(rules: dict, ids: set[str], context: _Context) -> list[str]:
+    """The mrd and aggressive_relapse sections: unique ids, sources, canonical lab units and
+    known cytogenetic abnormalities."""
+    problems: list[str] = []
+    for key in ("mrd", "aggressive_relapse"):
+        section = rules.get(key)
+        if not section:
+            continue
+        where = f"rules.yaml {key}"
+        if section["id"] in ids:
+            problems.append(f"{where}.id: duplicate rule id {section['id']}")
+        ids.add(section["id"])
+        problems += source_list_problems(section["source"], f"{where}.source")
+    seen: set[str] = set()
+    for number, criterion in enumerate((rules.get("aggressive_relapse") or {}).get("criteria", [])):
+        where = f"rules.yaml aggressive_relapse.criteria[{number}:{criterion['id']}]"
+        if criterion["id"] in seen:
+            problems.append(f"{where}.id: duplicate criterion id")
+        seen.add(criterion["id"])
+        if "test" in criterion:
+            problems += _lab_problems(criterion["test"], criterion["unit"], where, context)
+        for abnormality in criterion.get("abnormalities", []):
+            if abnormality not in CYTOGENETIC_ABNORMALITIES:
+                problems.append(f"{where}.abnormalities: unknown abnormality '{abnormality}'")
     return problems
 
 

@@ -115,7 +115,7 @@ def label(value: object) -> str:
     return LABELS.get(text, text.replace("_", " "))
 
 
-def percent(value: object, digits: int = 1) -> str:
+def percent(value: Any, digits: int = 1) -> str:
     """A fraction as a percentage; ``None`` is unknown, never zero."""
     if value is None or isinstance(value, bool):
         return "unknown"
@@ -209,7 +209,7 @@ _BREAK_AFTER = re.compile(r"(?<=[:._/,>|])")
 def breakable(value: object, run: int = 20) -> Markup:
     """Escaped text with <wbr> break opportunities after HGVS punctuation and inside long
     runs, so an ENSP-prefixed HGVSp or a long allele wraps instead of widening a table."""
-    pieces = []
+    pieces: list[str] = []
     for part in _BREAK_AFTER.split("" if value is None else str(value)):
         pieces.extend(part[start : start + run] for start in range(0, len(part), run))
     # Each piece is escaped; only the <wbr> separators are markup.
