@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from mmresist.io.tabular import iso_text
 from mmresist.model import (
@@ -85,8 +85,19 @@ _CHANGE = re.compile(r"^(?P<ref>[A-Z*])(?P<pos>\d+)(?P<rest>.*)$")
 _SUBSTITUTION = re.compile(r"^[A-Z]\d+[A-Z]$")
 _CYTO_KEYS = {name.casefold().replace(" ", ""): name for name in CYTOGENETIC_ABNORMALITIES}
 
-if TYPE_CHECKING:
-    from mmresist.knowledge.load import Knowledge
+
+class BiomarkerKnowledge(Protocol):
+    """What matching reads of the knowledge: the rows to test, the panel genes (numbering
+    offsets) and the alias lookup. A loaded ``Knowledge`` is one; trial matching passes a
+    view that holds one biomarker row."""
+
+    @property
+    def biomarkers(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def genes(self) -> dict[str, dict[str, Any]]: ...
+
+    def canonical_gene(self, name: str) -> str: ...
 
 
 @dataclass
@@ -183,7 +194,7 @@ def three_letter(change: str) -> str:
     return f"p.{head}{tail}"
 
 
-def _literature_note(biomarker: dict, change: str, knowledge: Knowledge) -> str:
+def _literature_note(biomarker: dict, change: str, knowledge: BiomarkerKnowledge) -> str:
     """'; literature A49T' for numbering-offset genes (or the row's alias), else ''."""
     gene = knowledge.genes.get(biomarker["gene"]) or {}
     offset = gene.get("numbering_offset")
@@ -202,7 +213,7 @@ def _literature_note(biomarker: dict, change: str, knowledge: Knowledge) -> str:
     return ""
 
 
-def _variant_alteration(biomarker: dict, call: VariantCall, knowledge: Knowledge) -> str:
+def _variant_alteration(biomarker: dict, call: VariantCall, knowledge: BiomarkerKnowledge) -> str:
     if call.protein_change:
         change = call.protein_change
         note = _literature_note(biomarker, change, knowledge)
@@ -420,7 +431,7 @@ def cyto_text(record: CytoRecord) -> str:
 # ---------------------------------------------------------------------------
 def match_biomarkers(
     *,
-    knowledge: Knowledge,
+    knowledge: BiomarkerKnowledge,
     variants: Iterable[VariantCall],
     copy_number: Iterable[CopyNumberCall],
     cytogenetics: Iterable[CytogeneticsRow],
@@ -443,8 +454,8 @@ def match_biomarkers(
         seen.add((call.key, gene))
         by_gene.setdefault(gene, []).append(call)
     cn_by_gene: dict[str, list[CopyNumberCall]] = {}
-    for call in copy_number:
-        cn_by_gene.setdefault(knowledge.canonical_gene(call.gene), []).append(call)
+    for cn_call in copy_number:
+        cn_by_gene.setdefault(knowledge.canonical_gene(cn_call.gene), []).append(cn_call)
     for calls in cn_by_gene.values():
         calls.sort(key=lambda c: (c.sample_id, c.call))
     records = cyto_records(cytogenetics)
@@ -478,21 +489,21 @@ def match_biomarkers(
             continue
         if kind in ("copy_loss", "amplification"):
             wanted = ("loss", "homozygous_deletion") if kind == "copy_loss" else ("amplification",)
-            for call in cn_by_gene.get(gene, []):
-                if call.call in wanted:
+            for cn_call in cn_by_gene.get(gene, []):
+                if cn_call.call in wanted:
                     matches.append(
                         _Match(
                             biomarker,
                             gene,
-                            _CN_WORDS[call.call],
+                            _CN_WORDS[cn_call.call],
                             {
                                 "kind": "copy_number",
-                                "sample_id": call.sample_id,
+                                "sample_id": cn_call.sample_id,
                                 "status": None,
                                 "vaf": None,
-                                "detail": _cn_detail(call, gene),
+                                "detail": _cn_detail(cn_call, gene),
                             },
-                            frozenset({("cn", gene, call.sample_id)}),
+                            frozenset({("cn", gene, cn_call.sample_id)}),
                         )
                     )
             continue
