@@ -7,9 +7,13 @@ and the curated facts (``resources/knowledge/option_rules.yaml``) they reason wi
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from mmresist.interpret.labs import canonical_value, latest_per_test
-from mmresist.model import LabRow
+from mmresist.model import Finding, LabRow, TherapyHistory
+
+if TYPE_CHECKING:
+    from mmresist.knowledge.load import Knowledge
 
 __all__ = ["RULES", "therapy_options"]
 
@@ -49,12 +53,12 @@ OFF_LABEL_PENALTY = 1
 GLUCOCORTICOID = "glucocorticoid"
 
 
-def _facts(knowledge) -> dict:
+def _facts(knowledge: Knowledge) -> dict[str, Any]:
     """The resolved option_rules.yaml of a loaded ``Knowledge``."""
     return knowledge.option_rules
 
 
-def _antigen_classes(knowledge, antigens: list[str] | str) -> set[str]:
+def _antigen_classes(knowledge: Knowledge, antigens: list[str] | str) -> set[str]:
     groups = _facts(knowledge)["antigen_classes"]
     names = [antigens] if isinstance(antigens, str) else antigens
     return set().union(*(groups[name] for name in names))
@@ -65,7 +69,7 @@ def _with_source(text: str, sources: list[str]) -> str:
     return f"{text} Source: {'; '.join(sources)}"
 
 
-def _lab_limit(knowledge, test: str) -> float:
+def _lab_limit(knowledge: Knowledge, test: str) -> float:
     """The limit of ``test`` (canonical unit) that option_rules.yaml reads from rules.yaml."""
     limits = _facts(knowledge)["lab_limits"]
     return next(limit["value"] for limit in limits if limit["test"] == test)
@@ -73,10 +77,10 @@ def _lab_limit(knowledge, test: str) -> float:
 
 def therapy_options(
     *,
-    knowledge,
-    therapy_history: dict | None,
-    findings: list[dict],
-    labs: list[dict] | None = None,
+    knowledge: Knowledge,
+    therapy_history: TherapyHistory | None,
+    findings: list[Finding],
+    labs: list[LabRow] | None = None,
     max_options: int = 10,
 ) -> list[dict] | None:
     """Ranked relapse options, or ``None`` without a therapy history (unknown, not "none").
@@ -113,7 +117,7 @@ def therapy_options(
 # -- candidates --------------------------------------------------------------------------------
 
 
-def candidates(knowledge) -> list[dict]:
+def candidates(knowledge: Knowledge) -> list[dict]:
     """One working option per RRMM (or both-setting) regimen, with its pivotal-trial item."""
     result = []
     for abbreviation in sorted(knowledge.regimens):
@@ -144,7 +148,7 @@ def candidates(knowledge) -> list[dict]:
 NOT_REPORTED = frozenset({"recruiting", "not_yet_recruiting"})
 
 
-def _trial_only(option: dict, knowledge) -> None:
+def _trial_only(option: dict, knowledge: Knowledge) -> None:
     trials = pivotal_trials(option, knowledge)
     if option["status"] != "standard" or not trials:
         return
@@ -185,7 +189,7 @@ def _option(
     }
 
 
-def _classes_of(drugs: list[str], knowledge) -> list[str]:
+def _classes_of(drugs: list[str], knowledge: Knowledge) -> list[str]:
     classes: list[str] = []
     for drug in drugs:
         for drug_class in knowledge.drug_classes(drug):
@@ -194,7 +198,7 @@ def _classes_of(drugs: list[str], knowledge) -> list[str]:
     return classes
 
 
-def _status(drugs: list[str], knowledge) -> str:
+def _status(drugs: list[str], knowledge: Knowledge) -> str:
     """standard (all drugs approved), off_label or investigational (trial-only)."""
     status = "standard"
     for drug in drugs:
@@ -217,7 +221,7 @@ def _note(option: dict, rule: str, text: str, sources: list[str], delta: int = 0
 # -- rule 1: refractoriness --------------------------------------------------------------------
 
 
-def rule_refractory_drug(option: dict, history: dict) -> bool:
+def rule_refractory_drug(option: dict, history: TherapyHistory) -> bool:
     """True when the option is dropped: it holds a drug the patient is refractory to.
 
     Glucocorticoids are exempt: a refractory line marks its dexamethasone refractory too,
@@ -242,7 +246,7 @@ def _is_glucocorticoid(drug: str) -> bool:
     return drug in {"dexamethasone", "prednisone", "prednisolone"}
 
 
-def rule_refractory_class(option: dict, history: dict, knowledge) -> None:
+def rule_refractory_class(option: dict, history: TherapyHistory, knowledge: Knowledge) -> None:
     """Demote a drug whose class the patient is refractory to (another drug of that class),
     unless a documented class switch (rule 2) applies."""
     refractory_drugs = set(history.get("refractory_drugs") or [])
@@ -288,7 +292,7 @@ def _switch_allowed(drug: str, refractory_drugs: set[str], switches: list[dict])
 # -- rule 2: class switch ----------------------------------------------------------------------
 
 
-def rule_class_switch(option: dict, history: dict, knowledge) -> None:
+def rule_class_switch(option: dict, history: TherapyHistory, knowledge: Knowledge) -> None:
     """Note (and promote) the documented switch paths of option_rules.yaml that lead from
     the patient's refractoriness to a drug of this regimen."""
     refractory = set(history.get("refractory_drugs") or [])
@@ -318,7 +322,7 @@ def rule_class_switch(option: dict, history: dict, knowledge) -> None:
 # -- rule 2b: the pivotal trial's population ---------------------------------------------------
 
 
-def pivotal_trials(option: dict, knowledge) -> list[dict]:
+def pivotal_trials(option: dict, knowledge: Knowledge) -> list[dict]:
     """Curated trials (trials.yaml) named as the regimen's pivotal trial. The text may
     list several (';'-separated); a part naming a trial where the regimen was only the
     comparator ("OPTIMISMM; comparator in CARTITUDE-4") does not count."""
@@ -332,7 +336,7 @@ def pivotal_trials(option: dict, knowledge) -> list[dict]:
     return found
 
 
-def rule_pivotal_population(option: dict, history: dict, knowledge) -> None:
+def rule_pivotal_population(option: dict, history: TherapyHistory, knowledge: Knowledge) -> None:
     """Demote a regimen when the patient is outside the treated population of the trial
     its evidence comes from: too few prior lines, a required exposure or refractoriness
     missing, or an excluded refractoriness present (trials.population_gaps). Once per
@@ -360,12 +364,12 @@ def rule_pivotal_population(option: dict, history: dict, knowledge) -> None:
 # -- rules 3 and 4: findings -------------------------------------------------------------------
 
 
-def _level(finding: dict) -> str:
+def _level(finding: Finding) -> str:
     level = str(finding.get("evidence_level") or "E").upper()
     return level if level in LEVEL_WEIGHT else "E"
 
 
-def _finding_label(finding: dict) -> str:
+def _finding_label(finding: Finding) -> str:
     alteration = finding.get("alteration")
     gene = finding.get("gene") or ""
     return f"{gene} {alteration}".strip() if alteration else gene or finding["biomarker_id"]
@@ -379,7 +383,7 @@ def _seen(option: dict, rule: str, key: str) -> bool:
     return False
 
 
-def rule_resistance_findings(option: dict, findings: list[dict], knowledge) -> None:
+def rule_resistance_findings(option: dict, findings: list[Finding], knowledge: Knowledge) -> None:
     """Demote what a resistance finding compromises (one change per gene and regimen)."""
     classes_of = _drug_class_map(option)
     facts = _facts(knowledge)
@@ -440,7 +444,7 @@ def rule_resistance_findings(option: dict, findings: list[dict], knowledge) -> N
         _note(option, "resistance_finding", text, sources, delta)
 
 
-def rule_sensitivity_findings(option: dict, findings: list[dict], knowledge) -> None:
+def rule_sensitivity_findings(option: dict, findings: list[Finding], knowledge: Knowledge) -> None:
     """Promote what a sensitivity finding supports; a drug with trial caveats (venetoclax)
     carries them as a caution."""
     for finding in findings:
@@ -467,14 +471,14 @@ def rule_sensitivity_findings(option: dict, findings: list[dict], knowledge) -> 
                 option["cautions"].append(_with_source(caution["text"], caution["source"]))
 
 
-def _selected(drug: str, findings: list[dict]) -> bool:
+def _selected(drug: str, findings: list[Finding]) -> bool:
     """Whether a sensitivity finding names ``drug`` (t(11;14) for venetoclax)."""
     return any(
         f.get("implication") == "sensitivity" and drug in (f.get("drugs") or []) for f in findings
     )
 
 
-def rule_venetoclax_unselected(option: dict, findings: list[dict], knowledge) -> None:
+def rule_venetoclax_unselected(option: dict, findings: list[Finding], knowledge: Knowledge) -> None:
     """Without the finding that selects for it (t(11;14) for venetoclax), demote a regimen
     holding a drug listed under ``unselected`` in option_rules.yaml."""
     for fact in _facts(knowledge)["unselected"]:
@@ -490,9 +494,11 @@ def rule_venetoclax_unselected(option: dict, findings: list[dict], knowledge) ->
         option["cautions"].append(_with_source(fact["caution"], fact["source"]))
 
 
-def braf_mek_options(findings: list[dict], knowledge, history: dict, latest: dict) -> list[dict]:
+def braf_mek_options(
+    findings: list[Finding], knowledge: Knowledge, history: TherapyHistory, latest: dict
+) -> list[dict]:
     """An off-label BRAF+MEK option for a sensitivity finding naming BRAF/MEK inhibitors."""
-    result = []
+    result: list[dict] = []
     for finding in findings:
         if finding.get("implication") != "sensitivity":
             continue
@@ -531,7 +537,7 @@ def braf_mek_options(findings: list[dict], knowledge, history: dict, latest: dic
 # -- rule 5: new antigen -----------------------------------------------------------------------
 
 
-def rule_new_antigen(option: dict, history: dict, knowledge) -> None:
+def rule_new_antigen(option: dict, history: TherapyHistory, knowledge: Knowledge) -> None:
     """After antigen-directed therapy, prefer a new antigen over the one already targeted."""
     exposed = set(history.get("exposed_classes") or [])
     classes = set(option["drug_classes"])
@@ -548,7 +554,7 @@ def rule_new_antigen(option: dict, history: dict, knowledge) -> None:
 # -- rule 6: unexposed classes -----------------------------------------------------------------
 
 
-def rule_unexposed_class(option: dict, history: dict) -> None:
+def rule_unexposed_class(option: dict, history: TherapyHistory) -> None:
     """+1 per drug class the patient has never received (glucocorticoids aside), capped."""
     exposed = set(history.get("exposed_classes") or [])
     new = [c for c in option["drug_classes"] if c != GLUCOCORTICOID and c not in exposed]
@@ -578,7 +584,7 @@ def latest_labs(labs: list[LabRow] | None) -> dict[str, tuple[float, str, str]]:
     return latest
 
 
-def rule_lab_cautions(option: dict, latest: dict, knowledge) -> None:
+def rule_lab_cautions(option: dict, latest: dict, knowledge: Knowledge) -> None:
     """Renal and cytopenia cautions from the latest labs; a missing lab gives none."""
     renal = []
     creatinine_high = _lab_limit(knowledge, "creatinine")
@@ -608,7 +614,7 @@ def rule_lab_cautions(option: dict, latest: dict, knowledge) -> None:
             )
 
 
-def rule_infection_risk(option: dict, knowledge) -> None:
+def rule_infection_risk(option: dict, knowledge: Knowledge) -> None:
     """T-cell-redirecting therapy (bispecifics, CAR-T) carries an infection-risk caution;
     salvage high-dose melphalan carries a transplant-eligibility caution."""
     facts = _facts(knowledge)
