@@ -6,7 +6,7 @@ import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from mmresist import __version__
 from mmresist.errors import InputError
@@ -15,7 +15,15 @@ from mmresist.interpret.timeline import assign_status, order_samples
 from mmresist.io.copynumber import is_symbolic_deletion
 from mmresist.io.files import sha256_file
 from mmresist.io.sheets import read_samples
-from mmresist.model import CopyNumberCall, Sample, SampleIngest
+from mmresist.model import (
+    CopyNumberCall,
+    CytogeneticsRow,
+    Finding,
+    Sample,
+    SampleIngest,
+    TherapyHistory,
+    VariantCall,
+)
 from mmresist.report.build import (
     build_report,
     copy_number_entry,
@@ -24,6 +32,14 @@ from mmresist.report.build import (
     write_outputs,
 )
 from mmresist.vocab import CLINICAL_TABLES
+
+if TYPE_CHECKING:
+    from mmresist.knowledge.load import Knowledge
+
+# Clinical rows as the schema-validated reader returns them; each step types the table it
+# reads (LabRow, TherapyLineRow, CytogeneticsRow in mmresist.model).
+ClinicalTables = dict[str, list[Any] | None]
+_Row = TypeVar("_Row", bound=Mapping[str, Any])
 
 
 @dataclass
@@ -46,7 +62,7 @@ def _software_versions() -> dict[str, str]:
     }
 
 
-def _canonical_gene(knowledge, gene: str) -> str:
+def _canonical_gene(knowledge: Knowledge, gene: str) -> str:
     return knowledge.gene_aliases.get(gene, gene)
 
 
@@ -90,7 +106,7 @@ def _read_annotated(
 
 def ingest_samples(
     samples: list[Sample],
-    knowledge,
+    knowledge: Knowledge,
     filters: Filters,
     genome_build: str | None = None,
     threads: int | None = None,
@@ -161,7 +177,7 @@ def _check_build(ingest: SampleIngest, sample: Sample, genome_build: str | None)
 
 def read_copy_numbers(
     samples: list[Sample],
-    knowledge,
+    knowledge: Knowledge,
     genome_build: str | None = None,
     warnings: list[str] | None = None,
 ) -> dict[str, list[CopyNumberCall]]:
@@ -204,11 +220,11 @@ def add_structural_deletions(
             copy_numbers[sample_id] = merge_copy_number(copy_numbers.get(sample_id, []), deletions)
 
 
-def read_clinical(patient_id: str, paths: ClinicalPaths) -> tuple[dict, list[str]]:
+def read_clinical(patient_id: str, paths: ClinicalPaths) -> tuple[ClinicalTables, list[str]]:
     """Rows of this patient only from each clinical table given; which were not given."""
     from mmresist.io.clinical import read_table, rows_for
 
-    tables: dict[str, list[dict] | None] = {}
+    tables: ClinicalTables = {}
     not_provided = []
     for kind in CLINICAL_TABLES:
         path = getattr(paths, kind)
@@ -220,26 +236,27 @@ def read_clinical(patient_id: str, paths: ClinicalPaths) -> tuple[dict, list[str
     return tables, not_provided
 
 
-def _public(row: dict) -> dict:
+def _public(row: _Row) -> _Row:
     """Drop bookkeeping keys (file/line) and make dates JSON text."""
-    result = {}
+    result: dict[str, Any] = {}
     for key, value in row.items():
         if key.startswith("_"):
             continue
         result[key] = value.isoformat() if hasattr(value, "isoformat") else value
-    return result
+    # The same row type: its keys less bookkeeping ones, dates as text (model.DateLike).
+    return cast(_Row, result)
 
 
 def assess_sections(
     *,
-    knowledge,
-    tables: dict,
-    history: dict | None,
-    findings: list[dict],
-    current_calls: list,
+    knowledge: Knowledge,
+    tables: ClinicalTables,
+    history: TherapyHistory | None,
+    findings: list[Finding],
+    current_calls: list[VariantCall],
     current_copy_number: list[CopyNumberCall],
-    cytogenetics: list[dict] | None,
-) -> tuple[dict, list[str]]:
+    cytogenetics: list[CytogeneticsRow] | None,
+) -> tuple[dict[str, Any], list[str]]:
     """The reasoning sections (therapy options, trials, supportive care, MRD, risk) and,
     for each that had none of its inputs, an entry for ``not_provided``."""
     from mmresist.interpret.mrd import summarize_mrd
@@ -371,10 +388,9 @@ def run_patient(
         if sample.sample_id in copy_numbers:
             current_copy_number = copy_numbers[sample.sample_id]
             break
+    cytogenetics_rows: list[CytogeneticsRow] | None = tables["cytogenetics"]
     cytogenetics = (
-        [_public(row) for row in tables["cytogenetics"]]
-        if tables["cytogenetics"] is not None
-        else None
+        [_public(row) for row in cytogenetics_rows] if cytogenetics_rows is not None else None
     )
     findings = match_biomarkers(
         knowledge=knowledge,
@@ -383,7 +399,7 @@ def run_patient(
         cytogenetics=cytogenetics or [],
         variant_status=status_of,
     )
-    history = None
+    history: TherapyHistory | None = None
     if tables["therapy_lines"]:
         history = therapy_history(
             tables["therapy_lines"], knowledge, reference_date=samples[-1].collection_date

@@ -6,9 +6,18 @@ import csv
 import io
 import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from mmresist.io.files import atomic_write_text
-from mmresist.model import CopyNumberCall, Sample, SampleIngest, VariantCall
+from mmresist.model import (
+    CopyNumberCall,
+    CytogeneticsRow,
+    Finding,
+    Sample,
+    SampleIngest,
+    TherapyHistory,
+    VariantCall,
+)
 from mmresist.vocab import DISCLAIMER, FILTER_REASONS, REASONING_SECTIONS, SCHEMA_VERSION
 
 VARIANT_TSV_COLUMNS = (
@@ -44,7 +53,7 @@ def _round(value: float | None) -> float | None:
 
 
 def variant_entry(
-    call: VariantCall, *, timepoint: str, category: str, status: str, history: list[dict]
+    call: VariantCall, *, timepoint: str, category: str | None, status: str, history: list[dict]
 ) -> dict:
     return {
         "sample_id": call.sample_id,
@@ -69,7 +78,7 @@ def variant_entry(
     }
 
 
-def copy_number_entry(call: CopyNumberCall, *, category: str) -> dict:
+def copy_number_entry(call: CopyNumberCall, *, category: str | None) -> dict:
     return {
         "sample_id": call.sample_id,
         "gene": call.gene,
@@ -126,9 +135,9 @@ def build_report(
     ingests: dict[str, SampleIngest],
     variants: list[dict],
     copy_number: list[dict],
-    cytogenetics: list[dict] | None,
-    findings: list[dict],
-    therapy_history: dict | None,
+    cytogenetics: list[CytogeneticsRow] | None,
+    findings: list[Finding],
+    therapy_history: TherapyHistory | None,
     labs: list[dict] | None,
     not_provided: list[str],
     warnings: list[str],
@@ -139,7 +148,7 @@ def build_report(
     ``assessed`` maps each computed reasoning section to its value (``None`` when its inputs
     were not given); sections missing from it are ``null`` and listed in ``not_assessed``."""
     assessed = assessed or {}
-    report = {
+    report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "patient_id": patient_id,
         "disclaimer": DISCLAIMER,
@@ -197,7 +206,7 @@ def variants_tsv(
     samples: Sequence[Sample],
     ingests: dict[str, SampleIngest],
     status_of: dict[tuple, str],
-    category_of: Callable[[str], str],
+    category_of: Callable[[str], str | None],
 ) -> str:
     """Every panel allele of every sample, kept or not, with its filter reasons."""
     buffer = io.StringIO()
