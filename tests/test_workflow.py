@@ -20,6 +20,7 @@ pytestmark = pytest.mark.workflow
 
 def snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    # The common umask, under which files are world-readable unless the workflow says not.
     return subprocess.run(
         [str(BIN / "snakemake"), *args],
         cwd=cwd,
@@ -27,7 +28,16 @@ def snakemake(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=600,
+        umask=0o022,
     )
+
+
+def modes(outdir: Path) -> dict[str, int]:
+    """Permission bits of every folder and file under ``outdir``, itself included."""
+    found = {".": outdir.stat().st_mode & 0o777}
+    for path in outdir.rglob("*"):
+        found[str(path.relative_to(outdir))] = path.stat().st_mode & 0o777
+    return found
 
 
 def demo_patients() -> list[str]:
@@ -185,6 +195,52 @@ def test_same_inputs_give_the_same_bytes(demo_run, tmp_path):
             assert first == second, (patient, name)
     for name in ("index.html", "cohort.tsv"):
         assert (demo_run / "cohort" / name).read_bytes() == (outdir / "cohort" / name).read_bytes()
+
+
+def test_no_output_is_open_to_other_users(demo_run):
+    """Reports and logs name patients: under umask 022 every folder is 0750 and every file
+    0640 (a cache file made by mkstemp may be stricter), logs included."""
+    found = modes(demo_run)
+    for patient in demo_patients():
+        for name in ("report.json", "variants.tsv", "report.html", "report.pdf"):
+            assert found[f"{patient}/{name}"] == 0o640, (patient, name)
+        for log in (demo_run / patient / "logs").iterdir():
+            assert found[f"{patient}/logs/{log.name}"] == 0o640, log
+        assert found[patient] == found[f"{patient}/logs"] == 0o750, patient
+    assert found["cohort/index.html"] == found["logs/cohort_index.log"] == 0o640
+    for path, mode in found.items():
+        is_dir = (demo_run / path).is_dir()
+        assert mode & 0o027 == 0, (path, oct(mode))
+        assert mode == 0o750 if is_dir else mode in (0o640, 0o600), (path, oct(mode))
+
+
+def test_output_permissions_follow_the_config(tmp_path):
+    lines = (REPO / "resources/demo/samples.tsv").read_text().splitlines()
+    header = lines[0].split("\t")
+    rows = [line.split("\t") for line in lines[1:]]
+    keep = [cells for cells in rows if cells[header.index("patient_id")] == "MM-006"]
+    for cells in keep:
+        for column in ("vcf", "cnv"):
+            if cells[header.index(column)]:
+                cells[header.index(column)] = str(REPO / cells[header.index(column)])
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text("\n".join([lines[0], *("\t".join(cells) for cells in keep)]) + "\n")
+    outdir = tmp_path / "reports"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f'samples: {sheet}\noutdir: {outdir}\noutput_permissions: {{dirs: "0700", files: "0600"}}\n'
+    )
+    result = snakemake("--cores", "1", "--configfile", str(config))
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = modes(outdir)
+    assert found["MM-006/report.pdf"] == found["MM-006/logs/report.log"] == 0o600
+    assert found["MM-006"] == found["."] == 0o700
+    assert {mode for path, mode in found.items() if not (outdir / path).is_dir()} == {0o600}
+
+    config.write_text(f"samples: {sheet}\noutdir: {outdir}\noutput_permissions: {{dirs: 750}}\n")
+    refused = snakemake("--dry-run", "--configfile", str(config))
+    assert refused.returncode != 0
+    assert "output_permissions" in refused.stdout + refused.stderr
 
 
 def test_bad_sheet_stops_before_any_job_with_a_precise_message(tmp_path):

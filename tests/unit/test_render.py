@@ -1,6 +1,6 @@
-"""report.html, report.pdf and the cohort index: content, escaping, self-containment,
-null-versus-empty sections, unknown VAF, A4 pages with patient id and page numbers, and
-byte-identical output."""
+"""report.html and the cohort index: content, escaping, self-containment,
+null-versus-empty sections, unknown VAF and byte-identical output (report.pdf, the
+tumour-board summary, is tested in test_summary.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import datetime
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -115,31 +114,9 @@ def section(html: str, section_id: str) -> str:
     return match.group(0)
 
 
-def margin_texts(page) -> dict[str, str]:
-    """Text of each @page margin box of a laid-out WeasyPrint page."""
-    from weasyprint.formatting_structure import boxes
-
-    result = {}
-    for child in page._page_box.children:
-        if isinstance(child, boxes.MarginBox):
-            result[child.at_keyword] = "".join(
-                box.text for box in child.descendants() if isinstance(box, boxes.TextBox)
-            )
-    return result
-
-
 @pytest.fixture(scope="module")
 def example_html() -> str:
     return render.render_html(load_example())
-
-
-@pytest.fixture(scope="module")
-def example_pdf(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("pdf")
-    html_path = folder / "report.html"
-    html_path.write_text(render.render_html(load_example()), encoding="utf-8")
-    render.write_pdf(html_path=html_path, pdf_path=folder / "report.pdf")
-    return folder / "report.pdf"
 
 
 # ---------------------------------------------------------------- content
@@ -450,83 +427,15 @@ def test_unknown_vocabulary_values_never_become_class_names():
     assert render.href_segment("../x y/<z>") == "..%2Fx%20y%2F%3Cz%3E"
 
 
-# ---------------------------------------------------------------- PDF
-
-
-def test_pdf_pages_are_a4_with_patient_id_and_page_numbers():
-    document = render.pdf_document(render.render_html(load_example()))
-    pages = document.pages
-    assert len(pages) >= 2
-    for number, page in enumerate(pages, start=1):
-        # A4 in CSS pixels (96 per inch): 210 mm x 297 mm.
-        assert page.width == pytest.approx(210 / 25.4 * 96, abs=0.5)
-        assert page.height == pytest.approx(297 / 25.4 * 96, abs=0.5)
-        margins = margin_texts(page)
-        assert margins["@top-right"] == "Patient MM-EX-001"
-        assert margins["@bottom-right"] == f"Page {number} of {len(pages)}"
-        assert "not a diagnosis" in margins["@bottom-left"]
-    # WeasyPrint writes CreationDate/ModDate only from dcterms metadata, which we omit.
-    assert document.metadata.created is None and document.metadata.modified is None
-
-
-def test_pdf_file_is_written(example_pdf):
-    data = example_pdf.read_bytes()
-    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
-    assert b"/CreationDate" not in data and b"/ModDate" not in data
-    assert {path.name for path in example_pdf.parent.iterdir()} == {"report.html", "report.pdf"}
-
-
-@pytest.mark.skipif(
-    shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
-    reason="pdftotext/pdfinfo (poppler-utils) not installed; the layout test above checks the "
-    "same pages without them",
-)
-def test_pdf_text_per_page_with_poppler(example_pdf):
-    info = subprocess.run(
-        ["pdfinfo", str(example_pdf)], check=True, capture_output=True, text=True
-    ).stdout
-    assert "(A4)" in info
-    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(example_pdf), "-"], check=True, capture_output=True, text=True
-    ).stdout
-    chunks = [chunk for chunk in text.split("\f") if chunk.strip()]
-    assert len(chunks) == pages
-    for number, chunk in enumerate(chunks, start=1):
-        assert "Patient MM-EX-001" in chunk
-        assert f"Page {number} of {pages}" in chunk
-
-
-def test_pdf_renderer_fetches_nothing(tmp_path, caplog):
-    target = tmp_path / "secret.css"
-    target.write_text("body { color: red }", encoding="utf-8")
-    html = (
-        f'<html><head><link rel="stylesheet" href="{target.as_uri()}"></head>'
-        f'<body><img src="{target.as_uri()}"><img src="https://example.invalid/x.png">'
-        "<p>text</p></body></html>"
-    )
-    fetcher = render._refusing_fetcher()
-    with pytest.raises(ValueError, match="load no resources"):
-        fetcher(target.as_uri())
-    with caplog.at_level("WARNING"):
-        data = render.pdf_bytes(html)
-    assert data.startswith(b"%PDF-")
-    refused = [record for record in caplog.records if "refused to fetch" in record.getMessage()]
-    assert len(refused) >= 2
-
-
 # ---------------------------------------------------------------- determinism
 
 
-def test_html_and_pdf_bytes_are_reproducible(tmp_path):
+def test_html_bytes_are_reproducible(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     for folder in (first, second):
         folder.mkdir()
         (folder / "report.html").write_text(render.render_html(load_example()), encoding="utf-8")
     assert (first / "report.html").read_bytes() == (second / "report.html").read_bytes()
-    render.write_pdf(html_path=first / "report.html", pdf_path=first / "report.pdf")
-    render.write_pdf(html_path=second / "report.html", pdf_path=second / "report.pdf")
-    assert (first / "report.pdf").read_bytes() == (second / "report.pdf").read_bytes()
     # The render is a pure function of the report: input order of dict keys does not matter.
     shuffled = json.loads(json.dumps(load_example(), sort_keys=True))
     assert render.render_html(shuffled) == (first / "report.html").read_text(encoding="utf-8")
@@ -541,7 +450,6 @@ def test_bytes_do_not_depend_on_the_process(tmp_path):
         "out = Path(sys.argv[2])\n"
         "report = json.loads(Path(sys.argv[1]).read_text(encoding='utf-8'))\n"
         "(out / 'report.html').write_text(render.render_html(report), encoding='utf-8')\n"
-        "render.write_pdf(html_path=out / 'report.html', pdf_path=out / 'report.pdf')\n"
     )
     outputs = []
     for seed in ("1", "2"):
@@ -553,24 +461,7 @@ def test_bytes_do_not_depend_on_the_process(tmp_path):
             env={**os.environ, "PYTHONHASHSEED": seed},
         )
         outputs.append(out)
-    for name in ("report.html", "report.pdf"):
-        assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes(), name
-
-
-def test_write_pdf_leaves_no_temporary_files(tmp_path):
-    html_path = tmp_path / "report.html"
-    html_path.write_text(render.render_html(load_example()), encoding="utf-8")
-    render.write_pdf(html_path=html_path, pdf_path=tmp_path / "report.pdf")
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["report.html", "report.pdf"]
-
-
-def test_cli_pdf_command(tmp_path):
-    from mmresist.cli import main
-
-    html_path = tmp_path / "report.html"
-    html_path.write_text(render.render_html(load_example()), encoding="utf-8")
-    assert main(["pdf", "--html", str(html_path), "--pdf", str(tmp_path / "report.pdf")]) == 0
-    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF-")
+    assert (outputs[0] / "report.html").read_bytes() == (outputs[1] / "report.html").read_bytes()
 
 
 # ---------------------------------------------------------------- cohort

@@ -5,7 +5,6 @@ stylesheet."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -184,58 +183,3 @@ def test_print_stylesheet_lays_out_tables_with_fixed_widths():
     assert "table-layout: fixed" not in screen.replace(
         ".copy-number-table {\n  width: 75%;\n  table-layout: fixed;", ""
     )
-
-
-def _walk(box):
-    yield box
-    for child in getattr(box, "children", None) or []:
-        yield from _walk(child)
-
-
-@pytest.fixture(scope="module")
-def example_document():
-    report = load_example()
-    return render.pdf_document(render.render_html(report))
-
-
-def test_pdf_tables_use_fixed_layout_and_nothing_overflows_its_cell(example_document):
-    """Fixed column widths must still leave room: no text runs out of its cell."""
-    from weasyprint.formatting_structure import boxes
-
-    seen = set()
-    for page in example_document.pages:
-        for box in _walk(page._page_box):
-            if isinstance(box, boxes.TableBox):
-                classes = (box.element.get("class") or "").split()
-                assert box.style["table_layout"] == "fixed", classes
-                seen.update(classes)
-            if isinstance(box, boxes.TableCellBox):
-                right = box.position_x + box.border_width()
-                for inner in _walk(box):
-                    if isinstance(inner, (boxes.TextBox, boxes.InlineBlockBox)):
-                        overflow = inner.position_x + inner.margin_width() - right
-                        assert overflow <= 0.5, (getattr(inner, "text", ""), overflow)
-    assert {"findings-table", "variants-table"} <= seen
-
-
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
-def test_pdf_shows_every_list_item(tmp_path):
-    """Every source, rationale and criterion reaches the PDF (auto-sized tables with rows
-    that may not break used to lose list items of tall rows)."""
-    html = render.render_html(load_example())
-    pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(render.pdf_bytes(html))
-    text = subprocess.run(
-        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
-    ).stdout
-    items = len(re.findall(r"<ul[^>]*>", html)) and sum(
-        block.count("<li>") for block in re.findall(r"<ul[^>]*>.*?</ul>", html, flags=re.S)
-    )
-    assert items > 0
-    assert text.count("\u2022") == items
-
-
-def test_pdf_is_reproducible_with_fixed_layout(tmp_path):
-    html = render.render_html(load_example(), template_cache=tmp_path / "cache")
-    assert render.pdf_bytes(html) == render.pdf_bytes(html)
-    assert os.listdir(tmp_path) == ["cache"]

@@ -135,9 +135,9 @@ def _run_annotate(args) -> int:
 
 
 def _run_pdf(args) -> int:
-    from mmresist.report.render import write_pdf
+    from mmresist.report.summary import write_pdf
 
-    write_pdf(html_path=args.html, pdf_path=args.pdf)
+    write_pdf(report_path=args.report, pdf_path=args.pdf)
     return 0
 
 
@@ -198,13 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Multiple myeloma relapse resistance profiling (decision support).",
     )
     parser.add_argument("--version", action="version", version=_version())
+    # Reports name patients: what mmresist writes is private unless these say otherwise.
+    parser.add_argument("--dir-mode", default="0750", help="mode of folders made (octal)")
+    parser.add_argument("--file-mode", default="0640", help="mode of files written (octal)")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_patient(subparsers)
     _add_annotate(subparsers)
 
-    pdf = subparsers.add_parser("pdf", help="render report.pdf from report.html")
-    pdf.add_argument("--html", required=True)
-    pdf.add_argument("--pdf", required=True)
+    pdf = subparsers.add_parser("pdf", help="the tumour-board summary report.pdf of report.json")
+    pdf.add_argument("--report", required=True, help="the patient's report.json")
+    pdf.add_argument("--pdf", required=True, help="report.pdf to write")
 
     cohort = subparsers.add_parser("cohort", help="cohort index from patients' report.json")
     cohort.add_argument("--outdir", required=True)
@@ -241,6 +244,18 @@ def _version() -> str:
     return f"mmresist {__version__}"
 
 
+def _apply_permissions(args) -> None:
+    """Exact modes for the files mmresist writes, and a umask so that whatever else this
+    process or its children create (bcftools output, temporary folders) is no more open."""
+    import os
+
+    from mmresist.io.files import output_permissions, set_output_permissions
+
+    permissions = output_permissions({"dirs": args.dir_mode, "files": args.file_mode})
+    set_output_permissions(permissions)
+    os.umask(permissions.umask)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
@@ -252,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "resources": _run_resources,
     }
     try:
+        _apply_permissions(args)
         return handlers[args.command](args)
     except MmresistError as error:
         print(f"mmresist: error: {error}", file=sys.stderr)

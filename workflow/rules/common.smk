@@ -1,4 +1,5 @@
 # Loading and validation of config and sheets, plus input functions. Nothing else.
+import os
 import re
 import shlex
 import sys
@@ -9,6 +10,7 @@ from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 from mmresist.io.clinical import read_table
+from mmresist.io.files import output_permissions
 from mmresist.ingest.annotate import needs_annotation
 from mmresist.ingest.csq import check_annotation_settings
 from mmresist.errors import InputError
@@ -35,6 +37,14 @@ except InputError as error:
 
 PATIENTS = patients(SAMPLES)
 
+# Reports name patients: folders Snakemake makes and logs the shell writes get no access
+# for others whatever the user's umask; jobs get the exact modes (mmresist.io.files).
+try:
+    PERMISSIONS = output_permissions(config.get("output_permissions"))
+except InputError as error:
+    raise WorkflowError(f"mmresist: invalid config: {error}") from None
+os.umask(PERMISSIONS.umask)
+
 try:
     check_annotation_settings(**config["annotation"])
 except InputError as error:
@@ -56,6 +66,7 @@ if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
     MMRESIST = f"PYTHONPATH={shlex.quote(str(Path(workflow.basedir) / 'workflow'))} python -m mmresist"
 else:
     MMRESIST = f"{shlex.quote(sys.executable)} -m mmresist"
+MMRESIST += f" {PERMISSIONS.arguments()}"
 
 
 wildcard_constraints:

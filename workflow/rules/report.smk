@@ -1,6 +1,7 @@
+# The tumour-board summary is laid out from report.json alone (Typst, tens of milliseconds).
 rule patient_pdf:
     input:
-        html=f"{OUTDIR}/{{patient}}/report.html",
+        json=f"{OUTDIR}/{{patient}}/report.json",
     output:
         f"{OUTDIR}/{{patient}}/report.pdf",
     log:
@@ -10,7 +11,7 @@ rule patient_pdf:
     params:
         mmresist=MMRESIST,
     shell:
-        "{params.mmresist} pdf --html {input.html:q} --pdf {output:q} > {log:q} 2>&1"
+        "{params.mmresist} pdf --report {input.json:q} --pdf {output:q} > {log:q} 2>&1"
 
 
 rule cohort_index:

@@ -1,10 +1,10 @@
-"""Rendering reports for people: report.html (jinja2), report.pdf (WeasyPrint), cohort index.
+"""Rendering reports for people: report.html (jinja2) and the cohort index; report.pdf, the
+tumour-board summary, is laid out from report.json by mmresist.report.summary.
 
 Everything rendered is self-contained: the CSS is inlined, nothing refers to a remote or
-local resource, a Content-Security-Policy forbids loading anything but inline styles, and
-the PDF renderer refuses every fetch. Text from inputs is autoescaped by jinja2 and never
-reaches an attribute that can load or run anything. No timestamps are written, so the same
-report gives the same bytes.
+local resource, and a Content-Security-Policy forbids loading anything but inline styles.
+Text from inputs is autoescaped by jinja2 and never reaches an attribute that can load or
+run anything. No timestamps are written, so the same report gives the same bytes.
 """
 
 from __future__ import annotations
@@ -12,17 +12,15 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
-import hashlib
 import io
-import logging
 import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any
 from urllib.parse import quote
 
 import jinja2
@@ -31,7 +29,7 @@ from markupsafe import Markup, escape
 
 from mmresist import __version__
 from mmresist.errors import MmresistError
-from mmresist.io.files import atomic_write_bytes, atomic_write_text
+from mmresist.io.files import atomic_write_text
 from mmresist.vocab import (
     COPY_NUMBER_CALLS,
     DISCLAIMER,
@@ -43,9 +41,6 @@ from mmresist.vocab import (
     REASONING_SECTIONS,
     VARIANT_STATUSES,
 )
-
-if TYPE_CHECKING:
-    import weasyprint.document
 
 TEMPLATES = Path(str(resources.files("mmresist.report") / "templates"))
 
@@ -100,8 +95,6 @@ LABELS = {
     "risk": "Risk assessment",
     "therapy_lines": "therapy lines",
 }
-
-logger = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- filters (text only)
@@ -572,53 +565,6 @@ def render_html(report: dict, *, template_cache: str | os.PathLike | None = None
     return _render(
         "report.html.j2", template_cache=template_cache, report=report, view=report_view(report)
     )
-
-
-# ---------------------------------------------------------------- PDF
-
-
-def _refusing_fetcher() -> Callable[..., Any]:
-    """A WeasyPrint URL fetcher that loads nothing, remote or local."""
-    try:
-        from weasyprint.urls import URLFetcher
-    except ImportError:  # WeasyPrint < 66 takes a plain function
-
-        def refuse(url: str, *args: object, **kwargs: object) -> NoReturn:
-            logger.warning("refused to fetch %s while rendering a report", url)
-            raise ValueError(f"mmresist reports load no resources (refused {url!r})")
-
-        return refuse
-
-    class RefusingFetcher(URLFetcher):
-        def fetch(self, url: str, headers: object = None) -> NoReturn:
-            logger.warning("refused to fetch %s while rendering a report", url)
-            raise ValueError(f"mmresist reports load no resources (refused {url!r})")
-
-    return RefusingFetcher()
-
-
-def pdf_document(html: str) -> weasyprint.document.Document:
-    """Lay out ``html`` for print with WeasyPrint (A4 comes from the stylesheet)."""
-    import weasyprint
-
-    return weasyprint.HTML(string=html, url_fetcher=_refusing_fetcher()).render()
-
-
-def pdf_bytes(html: str) -> bytes:
-    """PDF of ``html`` with stable bytes.
-
-    WeasyPrint writes no CreationDate/ModDate unless the HTML carries dcterms.created or
-    dcterms.modified (ours does not), and no /ID unless asked; we give an /ID derived from
-    the HTML so the file is identifiable yet reproducible.
-    """
-    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
-    return pdf_document(html).write_pdf(pdf_identifier=identifier)
-
-
-def write_pdf(*, html_path: str | os.PathLike, pdf_path: str | os.PathLike) -> None:
-    """Render report.pdf from report.html (A4, 'Page X of Y', patient id on every page)."""
-    html = Path(html_path).read_text(encoding="utf-8")
-    atomic_write_bytes(pdf_path, pdf_bytes(html))
 
 
 # ---------------------------------------------------------------- cohort
