@@ -22,7 +22,7 @@ from mmresist.pipeline import ClinicalPaths, run_patient
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "tests" / "cases" / "scenarios"
 KNOWLEDGE = REPO / "resources" / "knowledge"
-CLINICAL_TABLES = ("therapy_lines", "labs", "cytogenetics", "mrd")
+CLINICAL_TABLES = ("therapy_lines", "labs", "cytogenetics", "mrd", "patients")
 
 # Keys whose value is a mapping checked sub-key by sub-key (null: the section must be null).
 SECTIONS = {
@@ -35,6 +35,10 @@ SECTIONS = {
         "triple_class_refractory",
         "penta_refractory",
         "line_count",
+        "intolerant_drugs_include",
+        "intolerant_drugs_exclude",
+        "car_t_relapses_include",
+        "current_line_drugs",
     },
     "options": {
         "first_rank_excludes_drug_classes",
@@ -45,12 +49,17 @@ SECTIONS = {
         "include",
         "ranks_above",
         "options_with_drug_have_rule",
+        "options_with_drug_class_lack_rule",
     },
     "trials": {
         "eligible_include",
         "eligible_or_possible_include",
         "ineligible_include",
         "ineligible_with_reason_include",
+        "closed_include",
+        "not_enrollable_with_reason_include",
+        "unmet_excludes",
+        "relevant_exclude",
         "match_not_in",
     },
     "supportive_care": {"topics_include", "include"},
@@ -59,11 +68,22 @@ SECTIONS = {
         "criteria_met_include",
         "criteria_unmet_include",
         "criteria_unknown_include",
+        "criteria_evidence_mentions",
+        "double_hit",
     },
-    "mrd": {"latest_result", "trend"},
+    "mrd": {
+        "latest_result",
+        "trend",
+        "sustained_status",
+        "sensitivity_flags_count",
+        "sensitivity_flags_mention",
+    },
+    "aggressive_relapse": {"flag", "basis_include", "basis_exclude"},
 }
 PLAIN = {
     "variants_include",
+    "filtered_variants_include",
+    "tumour_only_samples",
     "copy_number_include",
     "findings_include",
     "findings_exclude",
@@ -79,6 +99,8 @@ FINDING_KEYS = {
     "evidence_level_in",
     "drugs_include",
     "drug_classes_include",
+    "allele_state",
+    "exposure",
 }
 OPTION_KEYS = {
     "regimen",
@@ -88,6 +110,8 @@ OPTION_KEYS = {
     "rationale_rules_include",
     "cautions_mention",
     "max_rank",
+    "approval_status",
+    "approval_label",
 }
 CARE_KEYS = {"topic", "rule_id", "severity_in", "message_mentions"}
 
@@ -177,6 +201,12 @@ def _run(name: str, tmp_root: Path) -> dict:
             if (folder / f"{kind}.tsv").is_file()
         }
     )
+    # settings.yaml (optional): run settings a config would give, e.g. approval_region.
+    settings_path = folder / "settings.yaml"
+    settings = (
+        yaml.safe_load(settings_path.read_text(encoding="utf-8")) if settings_path.is_file() else {}
+    )
+    assert set(settings or {}) <= {"approval_region"}, f"{name}: unknown settings {settings}"
     report = run_patient(
         patient_id=patients.pop(),
         samples_path=str(sheet),
@@ -184,6 +214,7 @@ def _run(name: str, tmp_root: Path) -> dict:
         outdir=str(work / "report"),
         clinical=clinical,
         render=False,
+        approval_region=(settings or {}).get("approval_region", "US"),
     )
     _REPORTS[name] = report
     return report
@@ -210,6 +241,13 @@ def _finding_matches(finding: dict, spec: dict) -> bool:
     levels = spec.get("evidence_level_in")
     if levels is not None and finding.get("evidence_level") not in levels:
         return False
+    if (
+        "allele_state" in spec
+        and (finding.get("allele_state") or {}).get("state") != spec["allele_state"]
+    ):
+        return False
+    if "exposure" in spec and finding.get("exposure") != spec["exposure"]:
+        return False
     if not set(spec.get("drugs_include", [])) <= set(finding.get("drugs") or []):
         return False
     return set(spec.get("drug_classes_include", [])) <= set(finding.get("drug_classes") or [])
@@ -222,6 +260,11 @@ def _option_matches(option: dict, spec: dict) -> bool:
     if "status" in spec and option["status"] != spec["status"]:
         return False
     if "max_rank" in spec and option["rank"] > spec["max_rank"]:
+        return False
+    approval = option.get("approval") or {}
+    if "approval_status" in spec and approval.get("status") != spec["approval_status"]:
+        return False
+    if "approval_label" in spec and approval.get("label") != spec["approval_label"]:
         return False
     if not set(spec.get("drugs_include", [])) <= set(option["drugs"]):
         return False
@@ -289,6 +332,23 @@ def check_plain(key: str, expected, report: dict) -> None:
         }
         for gene, change, status in expected:
             assert (gene, change, status) in kept, (gene, change, status, sorted(kept))
+    elif key == "filtered_variants_include":
+        # [gene, protein_change, reason]: the variant is in the report (so in variants.tsv),
+        # not kept, and that reason is among its filter reasons.
+        filtered = {
+            (v["gene"], v["protein_change"], reason)
+            for v in report["variants"]
+            for reason in v["filter_reasons"]
+        }
+        for gene, change, reason in expected:
+            assert (gene, change, reason) in filtered, (gene, change, reason, sorted(filtered))
+    elif key == "tumour_only_samples":
+        # Exactly these samples are labelled tumour-only; every other one is labelled not.
+        labelled = {s["sample_id"]: s["tumour_only"] for s in report["samples"]}
+        assert {name for name, flag in labelled.items() if flag is True} == set(expected), labelled
+        assert all(flag is False for name, flag in labelled.items() if name not in expected), (
+            labelled
+        )
     elif key == "copy_number_include":
         calls = {(c["gene"], c["call"]) for c in report["copy_number"]}
         for gene, call in expected:
@@ -316,7 +376,15 @@ def check_plain(key: str, expected, report: dict) -> None:
 
 
 def check_therapy_history(sub: str, expected, history: dict) -> None:
-    if sub.endswith(("_include", "_exclude")):
+    if sub == "car_t_relapses_include":
+        # CAR-T products (generic names) with a relapse recorded after their infusion.
+        relapsed = {entry["drug"] for entry in history["car_t_relapses"]}
+        assert set(expected) <= relapsed, (sub, history["car_t_relapses"])
+    elif sub == "current_line_drugs":
+        # The drugs of the line still being given (null: none is).
+        current = history["current_line"]
+        _equal(current and current["drugs"], expected, (sub, current))
+    elif sub.endswith(("_include", "_exclude")):
         actual = set(history[sub.rsplit("_", 1)[0]])
         if sub.endswith("_include"):
             assert set(expected) <= actual, (sub, sorted(set(expected) - actual), sorted(actual))
@@ -361,6 +429,13 @@ def check_options(sub: str, expected, options: list[dict]) -> None:
                 if drug in option["drugs"]:
                     have = {item["rule"] for item in option["rationale"]}
                     assert have & set(rules), (option["regimen"], drug, sorted(have), rules)
+    elif sub == "options_with_drug_class_lack_rule":
+        for drug_class, rules in expected.items():
+            holding = [o for o in options if drug_class in o["drug_classes"]]
+            assert holding, (f"no option of {drug_class}", listing)
+            for option in holding:
+                have = {item["rule"] for item in option["rationale"]}
+                assert not have & set(rules), (option["regimen"], drug_class, sorted(have))
 
 
 def check_trials(sub: str, expected, report: dict) -> None:
@@ -381,6 +456,30 @@ def check_trials(sub: str, expected, report: dict) -> None:
             assert trial["match"] == "ineligible", (spec, trial["match"], trial["unknown"])
             unmet = " ".join(trial["unmet"]).casefold()
             assert spec["unmet_mentions"].casefold() in unmet, (spec, trial["unmet"])
+    elif sub == "closed_include":
+        # Not enrolling: listed as evidence only, never eligible.
+        for name in expected:
+            assert _trial(report, name)["match"] == "closed", (name, _trial(report, name))
+    elif sub == "not_enrollable_with_reason_include":
+        # Ineligible or closed, with this reason among the unmet criteria.
+        for spec in expected:
+            _unknown(spec, {"trial", "unmet_mentions"}, "not_enrollable_with_reason")
+            trial = _trial(report, spec["trial"])
+            assert trial["match"] in ("ineligible", "closed"), (spec, trial["match"])
+            unmet = " ".join(trial["unmet"]).casefold()
+            assert spec["unmet_mentions"].casefold() in unmet, (spec, trial["unmet"])
+    elif sub == "unmet_excludes":
+        # The trial is listed and none of its unmet criteria mentions the text.
+        for spec in expected:
+            _unknown(spec, {"trial", "mentions"}, "unmet_excludes")
+            trial = _trial(report, spec["trial"])
+            unmet = " ".join(trial["unmet"]).casefold()
+            assert spec["mentions"].casefold() not in unmet, (spec, trial["unmet"])
+    elif sub == "relevant_exclude":
+        # None of these trials is listed as genomically relevant.
+        for name in expected:
+            hits = [t for t in report["trials"] if name in (t["id"], t["nct_id"], t["short_name"])]
+            assert not any(t["genomically_relevant"] for t in hits), (name, hits)
     elif sub == "match_not_in":
         bad = [(t["short_name"], t["match"]) for t in report["trials"] if t["match"] in expected]
         assert not bad, bad
@@ -400,10 +499,54 @@ def check_risk(sub: str, expected, risk: dict) -> None:
     status = {c["id"]: c["status"] for c in risk["criteria"]}
     if sub == "high_risk":
         assert risk["high_risk"] == expected, (risk["high_risk"], risk.get("basis"), status)
+    elif sub == "double_hit":
+        _equal((risk.get("double_hit") or {}).get("status"), expected, risk.get("double_hit"))
+    elif sub == "criteria_evidence_mentions":
+        evidence = {c["id"]: c["evidence"] for c in risk["criteria"]}
+        for criterion, words in expected.items():
+            for word in words:
+                assert word in evidence.get(criterion, ""), (criterion, word, evidence)
     else:
         wanted = sub.split("_")[1]  # met, unmet, unknown
         for criterion in expected:
             assert status.get(criterion) == wanted, (criterion, status)
+
+
+def check_mrd(sub: str, expected, mrd: dict) -> None:
+    if sub == "sustained_status":
+        _equal(mrd["sustained"]["status"], expected, (sub, mrd["sustained"]["basis"]))
+    elif sub == "sensitivity_flags_count":
+        _equal(len(mrd["sensitivity_flags"]), expected, (sub, mrd["sensitivity_flags"]))
+    elif sub == "sensitivity_flags_mention":
+        text = " ".join(mrd["sensitivity_flags"])
+        assert all(word in text for word in expected), (expected, mrd["sensitivity_flags"])
+    else:
+        _equal(mrd[sub], expected, sub)
+
+
+def check_aggressive_relapse(sub: str, expected, section: dict) -> None:
+    """``basis_include`` items ``{criterion_mentions, evidence_mentions}`` must each match a
+    basis entry; ``basis_exclude`` words must appear in no basis criterion."""
+    basis = section["basis"]
+    listing = [(b["criterion"], b["evidence"]) for b in basis]
+    if sub == "flag":
+        _equal(section["flag"], expected, ("flag", listing, section["not_assessed"]))
+    elif sub == "basis_include":
+        for spec in expected:
+            _unknown(spec, {"criterion_mentions", "evidence_mentions"}, "basis_include")
+            assert any(
+                spec["criterion_mentions"].casefold() in b["criterion"].casefold()
+                and all(word in b["evidence"] for word in spec.get("evidence_mentions", []))
+                for b in basis
+            ), (spec, listing)
+    elif sub == "basis_exclude":
+        bad = [
+            b["criterion"]
+            for b in basis
+            for w in expected
+            if w.casefold() in b["criterion"].casefold()
+        ]
+        assert not bad, (bad, listing)
 
 
 SECTION_CHECKS = {
@@ -416,7 +559,10 @@ SECTION_CHECKS = {
         sub, exp, rep["supportive_care"]
     ),
     "risk": lambda sub, exp, rep: check_risk(sub, exp, rep["risk"]),
-    "mrd": lambda sub, exp, rep: _equal(rep["mrd"][sub], exp, sub),
+    "mrd": lambda sub, exp, rep: check_mrd(sub, exp, rep["mrd"]),
+    "aggressive_relapse": lambda sub, exp, rep: check_aggressive_relapse(
+        sub, exp, rep["aggressive_relapse"]
+    ),
 }
 REPORT_KEY = {"options": "therapy_options"}
 
