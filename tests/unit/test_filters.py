@@ -3,7 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from mmresist.interpret.filters import Filters, apply_filters, filter_arguments, filter_reasons
+from mmresist.interpret.filters import (
+    Filters,
+    apply_filters,
+    filter_arguments,
+    filter_reasons,
+    germline_basis,
+    polymorphism_index,
+)
 from mmresist.model import VariantCall
 
 DEFAULTS = Filters()
@@ -53,6 +60,7 @@ def test_apply_filters_counts_every_reason():
         "low_alt_reads": 2,
         "low_vaf": 1,
         "no_protein_effect": 0,
+        "likely_germline": 0,
     }
     assert calls[0].filter_reasons == ["low_alt_reads", "low_vaf"]
 
@@ -103,5 +111,75 @@ def test_config_readme_lists_the_package_defaults():
     assert set(listed) == set(Filters.__dataclass_fields__)
     for name, text in listed.items():
         value = getattr(defaults, name)
-        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        if isinstance(value, bool):
+            shown = str(value).lower()
+        elif isinstance(value, tuple):
+            shown = "[" + ", ".join(value) + "]"  # a YAML list, as config.yaml writes it
+        else:
+            shown = str(value)
         assert text == shown, (name, text, value)
+
+
+# -- likely germline --------------------------------------------------------------------
+
+
+POLYMORPHISMS = {
+    ("TP53", "P72R"): {"id": "PM-TP53-P72R", "rsid": "rs1042522"},
+}
+
+
+def test_population_af_at_or_above_the_limit_is_likely_germline():
+    good = dict(vaf=0.5, depth=100, alt_reads=50, consequence="missense_variant")
+    common = call(population_af=0.66, population_af_source="gnomADe_AF", **good)
+    assert filter_reasons(common, DEFAULTS) == ["likely_germline"]
+    at_limit = call(population_af=0.001, population_af_source="MAX_AF", **good)
+    assert filter_reasons(at_limit, DEFAULTS) == ["likely_germline"]
+    assert "MAX_AF 0.001" in germline_basis(at_limit, DEFAULTS)
+    rare = call(population_af=0.0009, **good)
+    assert filter_reasons(rare, DEFAULTS) == []
+    assert filter_reasons(common, Filters(max_population_af=0.7)) == []
+
+
+def test_curated_polymorphism_applies_only_without_a_population_af():
+    good = dict(vaf=0.5, depth=100, alt_reads=50, consequence="missense_variant")
+    unknown = call(chrom="chr17", gene="TP53", protein_change="P72R", **good)
+    assert filter_reasons(unknown, DEFAULTS) == []  # no table given
+    assert filter_reasons(unknown, DEFAULTS, POLYMORPHISMS) == ["likely_germline"]
+    basis = germline_basis(unknown, DEFAULTS, POLYMORPHISMS)
+    assert basis == "curated common polymorphism PM-TP53-P72R (rs1042522)"
+    # A frequency in the annotation decides: a rare allele is not overruled by the table.
+    known_rare = call(gene="TP53", protein_change="P72R", population_af=0.0001, **good)
+    assert filter_reasons(known_rare, DEFAULTS, POLYMORPHISMS) == []
+    other = call(gene="TP53", protein_change="R248Q", **good)
+    assert filter_reasons(other, DEFAULTS, POLYMORPHISMS) == []
+
+
+def test_apply_filters_records_the_germline_basis_and_counts_it():
+    calls = [
+        call(gene="TP53", protein_change="P72R", vaf=0.5, depth=80, alt_reads=40),
+        call(gene="KRAS", protein_change="G12D", vaf=0.3, depth=80, alt_reads=24),
+    ]
+    counts = apply_filters(
+        calls,
+        DEFAULTS,
+        polymorphism_index(
+            [{"gene": "TP53", "protein_change": "P72R", "id": "PM-TP53-P72R", "rsid": "rs1042522"}]
+        ),
+    )
+    assert counts["likely_germline"] == 1
+    assert calls[0].germline_basis.startswith("curated common polymorphism PM-TP53-P72R")
+    assert calls[1].filter_reasons == [] and calls[1].germline_basis == ""
+
+
+def test_population_af_fields_pass_as_one_comma_joined_option():
+    from mmresist.cli import build_parser
+
+    arguments = filter_arguments({"population_af_fields": ["gnomAD_AF", "popmax_AF"]})
+    assert arguments == ["--population-af-fields", "gnomAD_AF,popmax_AF"]
+    args = build_parser().parse_args(
+        ["patient", "--patient", "P", "--samples", "s", "--knowledge", "k", "--outdir", "o"]
+        + arguments
+        + ["--max-population-af", "0.01"]
+    )
+    assert args.population_af_fields == ("gnomAD_AF", "popmax_AF")
+    assert args.max_population_af == 0.01

@@ -21,13 +21,27 @@ def _add_patient(subparsers) -> None:
     parser.add_argument("--labs")
     parser.add_argument("--cytogenetics")
     parser.add_argument("--mrd")
+    parser.add_argument("--patients", help="patients.tsv (age, sex, weight, ECOG, ...)")
     # Filter options default to None: a setting not given takes interpret.filters.Filters's.
     parser.add_argument("--pass-only", action=argparse.BooleanOptionalAction)
     parser.add_argument("--min-depth", type=int)
     parser.add_argument("--min-alt-reads", type=int)
     parser.add_argument("--min-vaf", type=float)
     parser.add_argument("--protein-altering-only", action=argparse.BooleanOptionalAction)
+    parser.add_argument("--max-population-af", type=float)
+    parser.add_argument(
+        "--population-af-fields",
+        type=_names,
+        metavar="NAME[,NAME...]",
+        help="annotation subfields or INFO fields holding a population allele frequency",
+    )
     parser.add_argument("--annotation-mode", default="auto", choices=["auto", "bcftools_csq"])
+    parser.add_argument(
+        "--approval-region",
+        default="US",
+        choices=["US", "EU"],
+        help="whose approvals and labels apply to therapy options (default US)",
+    )
     parser.add_argument(
         "--template-cache", help="folder for compiled report templates, shared by patient jobs"
     )
@@ -42,6 +56,10 @@ def _add_patient(subparsers) -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="worker processes for a large VCF (default 2)"
     )
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def _run_patient(args) -> int:
@@ -66,12 +84,14 @@ def _run_patient(args) -> int:
             labs=args.labs or None,
             cytogenetics=args.cytogenetics or None,
             mrd=args.mrd or None,
+            patients=args.patients or None,
         ),
         render=not args.no_html,
         annotation_mode=args.annotation_mode,
         threads=args.threads,
         annotated=_annotated(args.annotated),
         template_cache=args.template_cache,
+        approval_region=args.approval_region,
     )
     # Counts only: variant-level data stays inside the output folder.
     print(

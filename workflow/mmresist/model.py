@@ -45,6 +45,14 @@ class VariantCall:
     alt_reads: int | None = None
     annotation_source: str = ""
     filter_reasons: list[str] = field(default_factory=list)
+    # Highest population allele frequency the annotation gives for this ALT (gnomAD, 1000
+    # Genomes, dbNSFP or a configured field) and the field it came from; None when no source
+    # gives one (unknown, never 0).
+    population_af: float | None = None
+    population_af_source: str = ""
+    # Why the call is filtered as likely_germline: the population AF field and value, or
+    # the curated polymorphism id; "" when it is not.
+    germline_basis: str = ""
 
     @property
     def key(self) -> tuple[str, int, str, str]:
@@ -73,6 +81,9 @@ class SampleIngest:
     # How the file was read: "whole_file", or "panel_regions" (index queries on the panel
     # genes' coordinates; records_read then comes from the index).
     scan: str = "whole_file"
+    # True when the VCF has one sample column and no ##normal_sample line (no matched
+    # normal, so germline variants were not subtracted by the caller).
+    tumour_only: bool | None = None
 
 
 @dataclass
@@ -118,6 +129,9 @@ class LabRow(TypedDict, total=False):
     unit: str | None
     value_canonical: float | None
     unit_canonical: str | None
+    # The laboratory's upper limit of normal (optional column), as reported and canonical.
+    upper_limit: float | None
+    upper_limit_canonical: float | None
     _file: str
     _line: int
 
@@ -152,13 +166,48 @@ class TherapyLineRow(TypedDict, total=False):
     end_date: DateLike | None
     best_response: str | None
     progression_date: DateLike | None
-    refractory: str | None
+    refractory: str | None  # yes, no, or drugs joined by '+'
+    phase: str | None  # induction, transplant, consolidation, maintenance, other
+    stop_reason: str | None  # progression, toxicity, completed, patient_choice, other
+    intolerant: str | None  # drugs joined by '+'
     _file: str
     _line: int
 
 
+class TherapyPhase(TypedDict):
+    """One row of a line (``TherapyLine.phases``), in start-date order."""
+
+    phase: str | None
+    regimen: str
+    drugs: list[str]
+    drug_classes: list[str]
+    start_date: str
+    end_date: str | None
+    stop_reason: str | None
+
+
+class CurrentLine(TypedDict):
+    """The line still being given (``TherapyHistory.current_line``): its number and the
+    regimen, drugs and start of the phase given now."""
+
+    line: int
+    regimen: str
+    drugs: list[str]
+    drug_classes: list[str]
+    start_date: str
+
+
+class CarTRelapse(TypedDict):
+    """Progression after a one-time CAR-T infusion (``TherapyHistory.car_t_relapses``)."""
+
+    drug: str
+    infusion_date: str
+    progression_date: str
+
+
 class TherapyLine(TypedDict):
-    """One line of ``TherapyHistory.lines`` (dates as ISO text)."""
+    """One line of ``TherapyHistory.lines`` (dates as ISO text); rows sharing a line number
+    are its ``phases``."""
 
     line: int
     regimen: str
@@ -170,6 +219,7 @@ class TherapyLine(TypedDict):
     progression_date: str | None
     refractory_drugs: list[str]
     refractory_basis: str
+    phases: list[TherapyPhase]
 
 
 class ClassExposure(TypedDict):
@@ -193,7 +243,27 @@ class TherapyHistory(TypedDict):
     refractory_classes: list[str]
     triple_class_refractory: bool
     penta_refractory: bool
+    intolerant_drugs: list[str]
+    current_line: CurrentLine | None
+    car_t_relapses: list[CarTRelapse]
     last_exposure: dict[str, ClassExposure]
+
+
+class PatientInfo(TypedDict):
+    """One patients.tsv row as ``io.clinical.patient_info`` gives it; None = unknown, never
+    assumed. ``age`` comes from the age column or from birth_date at the latest sample."""
+
+    patient_id: str
+    age: int | None
+    sex: str | None  # female | male
+    ecog: int | None
+    transplant_eligible: bool | None
+    weight_kg: float | None
+    height_cm: float | None
+    isotype: str | None
+    extramedullary: bool | None
+    plasma_cell_leukaemia: bool | None
+    first_remission_months: float | None
 
 
 class Evidence(TypedDict):
@@ -204,6 +274,13 @@ class Evidence(TypedDict):
     status: str | None  # timeline status of a variant, else None
     vaf: float | None
     detail: str
+
+
+class AlleleState(TypedDict):
+    """How many alleles of a gene a finding's observation hits (``findings[].allele_state``)."""
+
+    state: str  # biallelic | monoallelic | unknown
+    basis: str  # the copy number, VAF and purity the state was read from
 
 
 class Finding(TypedDict):
@@ -219,6 +296,10 @@ class Finding(TypedDict):
     sources: list[str]
     summary: str
     evidence: Evidence
+    # None for amplifications and cytogenetic findings, where allele counting does not apply.
+    allele_state: AlleleState | None
+    # Resistance findings only (else None): observed | predicted_not_exposed | unknown.
+    exposure: str | None
 
 
 # A criterion of trials.yaml or of the risk rules, as the knowledge loader parsed it

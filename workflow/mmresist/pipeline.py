@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from mmresist import __version__
 from mmresist.errors import InputError
-from mmresist.interpret.filters import Filters, apply_filters
+from mmresist.interpret.filters import Filters, apply_filters, polymorphism_index
 from mmresist.interpret.timeline import assign_status, order_samples
 from mmresist.io.copynumber import is_symbolic_deletion
 from mmresist.io.files import sha256_file
@@ -19,6 +19,7 @@ from mmresist.model import (
     CopyNumberCall,
     CytogeneticsRow,
     Finding,
+    PatientInfo,
     Sample,
     SampleIngest,
     TherapyHistory,
@@ -48,6 +49,7 @@ class ClinicalPaths:
     labs: str | None = None
     cytogenetics: str | None = None
     mrd: str | None = None
+    patients: str | None = None
 
 
 def _software_versions() -> dict[str, str]:
@@ -92,6 +94,8 @@ def _read_annotated(
         )
     ingest = read_sample(vcf_path=record.vcf, tumor_sample=sample.tumor_sample, **options)
     ingest.vcf = sample.vcf
+    # The copy keeps only the tumour column; whether a normal was there is the user's file's.
+    ingest.tumour_only = _tumour_only(sample.vcf)
     # qc.per_sample[].annotation then says how the file was annotated, tools and references.
     ingest.annotation = f"{ingest.annotation}, made by mmresist: {record.provenance}"
     notes = list(record.warnings)
@@ -102,6 +106,16 @@ def _read_annotated(
             "counts the records there"
         )
     return ingest, notes
+
+
+def _tumour_only(path: str) -> bool:
+    from mmresist.ingest.header import is_tumour_only, open_vcf
+
+    vcf = open_vcf(path)
+    try:
+        return is_tumour_only(list(vcf.samples), vcf.raw_header)
+    finally:
+        vcf.close()
 
 
 def ingest_samples(
@@ -125,19 +139,27 @@ def ingest_samples(
     regions = PanelRegions(genome_build, by_chrom) if genome_build and by_chrom else None
     ingests: dict[str, SampleIngest] = {}
     warnings: list[str] = []
+    polymorphisms = polymorphism_index(knowledge.polymorphisms)
     for sample in samples:
-        ingest, notes = _ingest_one(sample, knowledge, annotation, regions, threads)
+        ingest, notes = _ingest_one(
+            sample, knowledge, annotation, regions, threads, filters.population_af_fields
+        )
         _check_build(ingest, sample, genome_build)
         for call in ingest.calls:
             call.gene = _canonical_gene(knowledge, call.gene)
-        apply_filters(ingest.calls, filters)
+        apply_filters(ingest.calls, filters, polymorphisms)
         warnings.extend(f"{sample.sample_id}: {warning}" for warning in [*notes, *ingest.warnings])
         ingests[sample.sample_id] = ingest
     return ingests, warnings
 
 
 def _ingest_one(
-    sample: Sample, knowledge: Any, annotation: Annotation, regions: Any, threads: int | None
+    sample: Sample,
+    knowledge: Any,
+    annotation: Annotation,
+    regions: Any,
+    threads: int | None,
+    population_af_fields: tuple[str, ...] = (),
 ) -> tuple[SampleIngest, list[str]]:
     from mmresist.ingest.vcf import read_sample
 
@@ -145,6 +167,7 @@ def _ingest_one(
         "sample_id": sample.sample_id,
         "panel_genes": knowledge.panel_genes,
         "threads": threads,
+        "population_af_fields": population_af_fields,
     }
     record = annotation.records.get(sample.sample_id)
     if record:
@@ -247,6 +270,16 @@ def _public(row: _Row) -> _Row:
     return cast(_Row, result)
 
 
+@dataclass
+class RiskData:
+    """What the risk section reads from every sample (not only the latest one)."""
+
+    variants: list[VariantCall]
+    copy_number: list[CopyNumberCall]
+    sample_dates: dict[str, str]
+    purity: dict[str, float | None]
+
+
 def assess_sections(
     *,
     knowledge: Knowledge,
@@ -256,11 +289,16 @@ def assess_sections(
     current_calls: list[VariantCall],
     current_copy_number: list[CopyNumberCall],
     cytogenetics: list[CytogeneticsRow] | None,
+    patient: PatientInfo | None = None,
+    risk_data: RiskData | None = None,
+    approval_region: str = "US",
 ) -> tuple[dict[str, Any], list[str]]:
     """The reasoning sections (therapy options, trials, supportive care, MRD, risk) and,
-    for each that had none of its inputs, an entry for ``not_provided``."""
+    for each that had none of its inputs, an entry for ``not_provided``. ``patient``: the
+    patients.tsv characteristics (None when not given; a field None is unknown)."""
     from mmresist.interpret.mrd import summarize_mrd
     from mmresist.interpret.options import therapy_options
+    from mmresist.interpret.relapse import aggressive_relapse
     from mmresist.interpret.risk import assess_risk
     from mmresist.interpret.supportive import supportive_care
     from mmresist.interpret.trials import match_trials
@@ -271,19 +309,30 @@ def assess_sections(
             therapy_history=history,
             findings=findings,
             labs=tables["labs"],
+            patient=patient,
+            approval_region=approval_region,
         ),
-        "mrd": summarize_mrd(tables["mrd"]),
+        "mrd": summarize_mrd(tables["mrd"], knowledge.rules.get("mrd")),
+        "aggressive_relapse": aggressive_relapse(
+            labs=tables["labs"],
+            cytogenetics=tables["cytogenetics"],
+            patient=patient,
+            rule=knowledge.rules.get("aggressive_relapse"),
+        ),
         "risk": assess_risk(
             cytogenetics=tables["cytogenetics"],
-            variants=current_calls,
-            copy_number=current_copy_number,
+            variants=risk_data.variants if risk_data else current_calls,
+            copy_number=risk_data.copy_number if risk_data else current_copy_number,
             labs=tables["labs"],
             rules=knowledge.rules["risk"],
+            sample_dates=risk_data.sample_dates if risk_data else None,
+            purity=risk_data.purity if risk_data else None,
         ),
         "supportive_care": supportive_care(
             labs=tables["labs"],
             therapy_history=history,
             rules=knowledge.rules["supportive_care"],
+            patient=patient,
         ),
         "trials": match_trials(
             knowledge=knowledge,
@@ -293,6 +342,7 @@ def assess_sections(
             copy_number=current_copy_number,
             cytogenetics=cytogenetics,
             labs=tables["labs"],
+            patient=patient,
         ),
     }
     gaps = []
@@ -317,13 +367,16 @@ def run_patient(
     threads: int | None = None,
     annotated: Mapping[str, str] | None = None,
     template_cache: str | None = None,
+    approval_region: str = "US",
 ) -> dict:
     """Build and write report.json, variants.tsv and report.html for ``patient_id``.
 
-    ``annotated``: sample_id -> annotation record written by ``mmresist annotate``.
+    ``annotated``: sample_id -> annotation record written by ``mmresist annotate``;
+    ``approval_region``: whose approvals and labels apply to therapy options (US or EU).
     """
-    from mmresist.interpret.matching import match_biomarkers
+    from mmresist.interpret.matching import annotate_exposure, match_biomarkers
     from mmresist.interpret.therapy import therapy_history
+    from mmresist.io.clinical import patient_info
     from mmresist.knowledge.load import load_knowledge
 
     if annotation_mode not in ("auto", "bcftools_csq"):
@@ -350,6 +403,10 @@ def run_patient(
     copy_numbers = read_copy_numbers(samples, knowledge, genome_build, warnings)
     add_structural_deletions(copy_numbers, ingests)
     tables, not_provided = read_clinical(patient_id, clinical)
+    # Reading notes of the clinical tables (a bare clone fraction read as a percentage).
+    warnings.extend(
+        note for rows in tables.values() for row in rows or [] for note in row.get("_notes", [])
+    )
     # A table without rows for this patient says nothing about the patient: its sections
     # stay unknown (null), never empty ones that read as "none".
     for kind in CLINICAL_TABLES:
@@ -398,12 +455,18 @@ def run_patient(
         copy_number=current_copy_number,
         cytogenetics=cytogenetics or [],
         variant_status=status_of,
+        purity=samples[-1].purity,
     )
     history: TherapyHistory | None = None
     if tables["therapy_lines"]:
         history = therapy_history(
             tables["therapy_lines"], knowledge, reference_date=samples[-1].collection_date
         )
+    annotate_exposure(findings, history, knowledge.option_rules.get("antigen_classes"))
+    patient: PatientInfo | None = None
+    if tables["patients"]:
+        # One row per patient (the reader refuses a second); ages count at the latest sample.
+        patient = patient_info(tables["patients"][0], reference_date=samples[-1].collection_date)
 
     assessed, section_gaps = assess_sections(
         knowledge=knowledge,
@@ -413,6 +476,19 @@ def run_patient(
         current_calls=current_calls,
         current_copy_number=current_copy_number,
         cytogenetics=cytogenetics,
+        patient=patient,
+        approval_region=approval_region,
+        risk_data=RiskData(
+            # Risk reads every timepoint: a TP53 mutation seen only at diagnosis still counts.
+            variants=[
+                call
+                for call, _status, _ in rows
+                if not call.filter_reasons and not is_symbolic_deletion(call.alt)
+            ],
+            copy_number=[c for s in samples for c in copy_numbers.get(s.sample_id, [])],
+            sample_dates={s.sample_id: s.collection_date for s in samples},
+            purity={s.sample_id: s.purity for s in samples},
+        ),
     )
     not_provided.extend(section_gaps)
 
@@ -445,6 +521,7 @@ def run_patient(
         cytogenetics=cytogenetics,
         findings=findings,
         therapy_history=history,
+        patient=patient,
         labs=[_public(row) for row in tables["labs"]] if tables["labs"] is not None else None,
         not_provided=not_provided,
         warnings=warnings,

@@ -55,6 +55,9 @@ DRUG_CLASSES = (
     "fgfr_inhibitor",
     "cdk46_inhibitor",
     "idh_inhibitor",
+    # Salvage chemotherapy (DCEP, VDT-PACE): cisplatin and etoposide.
+    "platinum",
+    "topoisomerase_inhibitor",
 )
 
 DRUG_CLASS_IDS_PLAIN = ("glucocorticoid", "alkylator", "anthracycline")
@@ -80,6 +83,8 @@ DRUG_CLASS_LABELS = {
     "fgfr_inhibitor": "FGFR inhibitor",
     "cdk46_inhibitor": "CDK4/6 inhibitor",
     "idh_inhibitor": "IDH inhibitor",
+    "platinum": "platinum agent",
+    "topoisomerase_inhibitor": "topoisomerase II inhibitor",
 }
 # Glucocorticoid, alkylator and anthracycline read well as they are.
 DRUG_CLASS_LABELS.update({name: name for name in DRUG_CLASS_IDS_PLAIN})
@@ -100,7 +105,11 @@ CYTOGENETIC_ABNORMALITIES = (
     "gain(1q)",
     "amp(1q)",
     "del(1p32)",
+    # Both copies of 1p32 lost: high risk on its own under IMS/IMWG consensus staging.
+    "biallelic_del(1p32)",
     "del(13q)",
+    # MYC (8q24) rearrangement by FISH or sequencing, any partner.
+    "MYC_rearrangement",
     "hyperdiploidy",
 )
 
@@ -108,7 +117,14 @@ CYTOGENETIC_ABNORMALITIES = (
 COPY_NUMBER_CALLS = ("homozygous_deletion", "loss", "neutral", "gain", "amplification")
 
 # Filter reasons written to variants.tsv and counted in qc.filtered.
-FILTER_REASONS = ("not_pass", "low_depth", "low_alt_reads", "low_vaf", "no_protein_effect")
+FILTER_REASONS = (
+    "not_pass",
+    "low_depth",
+    "low_alt_reads",
+    "low_vaf",
+    "no_protein_effect",
+    "likely_germline",
+)
 
 # Biomarker alteration (matcher) types.
 ALTERATION_TYPES = (
@@ -166,7 +182,7 @@ DISCLAIMER = (
 # in `not_assessed`; one whose inputs were not given is null and listed in `not_provided`.
 REASONING_SECTIONS = ("therapy_options", "trials", "supportive_care", "mrd", "risk")
 
-CLINICAL_TABLES = ("therapy_lines", "labs", "cytogenetics", "mrd")
+CLINICAL_TABLES = ("therapy_lines", "labs", "cytogenetics", "mrd", "patients")
 
 # Consequences that count as a possible effect on the protein for the
 # `protein_altering_only` filter: non-synonymous changes plus splice-region changes,

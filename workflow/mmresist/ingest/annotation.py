@@ -8,6 +8,7 @@ from typing import Any
 
 from mmresist.errors import AnnotationMissingError
 from mmresist.ingest.hgvs import normalise_hgvsp
+from mmresist.ingest.population import entry_afs, subfield_positions
 
 # Preference when a file carries several usable annotations: VEP is the richest (MANE,
 # canonical flags, HGVS), snpEff ANN next, BCSQ has no HGVS, legacy EFF the least.
@@ -136,6 +137,8 @@ class AnnotationLayout:
     kind: str  # one of KINDS
     fields: list[str]
     description: str = ""
+    # Configured names of further population-frequency subfields (filters.population_af_fields).
+    extra_af_fields: tuple[str, ...] = ()
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
     _found: dict[tuple[str, ...], int | None] = field(init=False, repr=False, compare=False)
 
@@ -166,6 +169,12 @@ class AnnotationLayout:
                 break
         self._found[names] = found
         return found
+
+    def af_positions(self) -> tuple[tuple[str, int], ...]:
+        """(name, position) of the population-frequency subfields (VEP only; ingest.population)."""
+        if self.kind != "vep":
+            return ()
+        return subfield_positions(self.index, self.extra_af_fields)
 
     @property
     def gene_field(self) -> str | None:
@@ -352,6 +361,7 @@ def _empty_entry() -> dict[str, Any]:
         "reference_allele": "",
         "dna_change": "",
         "compound_position": None,
+        "population_af": [],
     }
 
 
@@ -385,12 +395,15 @@ def _parse_vep(raw: str, layout: AnnotationLayout) -> list[dict[str, Any]]:
     protein_at = index("Protein_position")
     allele_num_at = index("ALLELE_NUM")
     amino_at = index("Amino_acids")
+    af_at = layout.af_positions()
     entries = []
     for text in raw.split(","):
         if not text:
             continue
-        get = _getter(text.split("|"))
+        values = text.split("|")
+        get = _getter(values)
         entry = _empty_entry()
+        entry["population_af"] = entry_afs(values, af_at)
         entry["allele"] = get(allele_at)
         entry["gene"] = get(gene_at)
         entry["consequence"] = normalise_consequence(get(consequence_at), "vep")
@@ -544,7 +557,8 @@ def parse_entries(raw: str, layout: AnnotationLayout) -> list[dict[str, Any]]:
 
     Keys: ``allele, gene, consequence, impact, transcript, biotype, canonical, mane,
     hgvsc, hgvsp, protein_position`` plus helpers for allele matching (``allele_num``,
-    ``reference_allele``, ``dna_change``, ``compound_position``) and ``amino_acids``.
+    ``reference_allele``, ``dna_change``, ``compound_position``), ``amino_acids`` and
+    ``population_af`` (``[(field, frequency)]`` of the entry's allele; VEP only).
     """
     if not raw:
         return []

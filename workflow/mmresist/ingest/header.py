@@ -81,6 +81,16 @@ def _column_list(samples: Sequence[str], shown: int = 12) -> str:
     return text
 
 
+def is_tumour_only(samples: Sequence[str], raw_header: str) -> bool:
+    """No matched normal: a single sample column and no ``##normal_sample=`` header line.
+
+    Somatic callers run with a normal (Mutect2, Strelka2, VarDict paired) write the normal's
+    column or name it in ``##normal_sample``; without either the caller could not subtract
+    germline variants, so they are in the file.
+    """
+    return len(samples) <= 1 and header_value(raw_header, "normal_sample") is None
+
+
 def choose_tumor_sample(
     *,
     samples: Sequence[str],

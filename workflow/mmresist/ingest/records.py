@@ -12,6 +12,7 @@ from mmresist.ingest.annotation import AnnotationLayout, choose_transcript, pars
 from mmresist.ingest.depths import Depths, allele_depths
 from mmresist.ingest.header import declared_tags, is_htslib_failure
 from mmresist.ingest.hgvs import protein_change
+from mmresist.ingest.population import AfPairs, highest, info_afs
 from mmresist.model import VariantCall
 
 # ---------------------------------------------------------------------------
@@ -178,6 +179,8 @@ class _Record:
     alts: list[str]
     filter: str
     depths: list[Depths]
+    # Per ALT, population frequencies read from INFO fields (ingest.population).
+    population_af: list[AfPairs] = field(default_factory=list)
 
 
 class _SampleReader:
@@ -246,6 +249,12 @@ class _SampleReader:
             by_gene: dict[str, list[dict[str, Any]]] = {}
             for entry in by_alt[alt_index]:
                 by_gene.setdefault(entry["gene"], []).append(entry)
+            # A population frequency belongs to the allele, whatever gene or transcript
+            # an entry describes.
+            af_pairs = list(record.population_af[alt_index]) if record.population_af else []
+            for entry in by_alt[alt_index]:
+                af_pairs.extend(entry.get("population_af") or [])
+            population_af, population_af_source = highest(af_pairs)
             for gene, gene_entries in by_gene.items():
                 # snpEff -cancer adds entries relative to the germline allele; the ones
                 # relative to REF describe what the VCF row says.
@@ -275,6 +284,8 @@ class _SampleReader:
                     depth=depth,
                     alt_reads=alt_reads,
                     annotation_source=layout.label,
+                    population_af=population_af,
+                    population_af_source=population_af_source,
                 )
                 self.calls.append((record.ordinal, alt_index, call))
 
@@ -286,7 +297,9 @@ class _SampleReader:
                 for entry in self.compound_entries.get((record.chrom, position), []):
                     # The compound's entry describes the haplotype; this record's ALT
                     # is part of it, so the entry belongs to this record's ALT(s).
-                    entries.append(dict(entry, allele="", allele_num=None, dna_change=""))
+                    entries.append(
+                        dict(entry, allele="", allele_num=None, dna_change="", population_af=[])
+                    )
             if entries:
                 self.records_in_panel += 1
                 self.add_record(record, entries)
@@ -297,6 +310,7 @@ def _record_of(
     ordinal: int,
     sample_index: int,
     header_formats: Mapping[str, str],
+    af_fields: Sequence[tuple[str, str]] = (),
 ) -> _Record:
     alts = list(variant.ALT)
     return _Record(
@@ -311,6 +325,7 @@ def _record_of(
             allele_depths(variant, sample_index, index, header_formats)
             for index in range(len(alts))
         ],
+        population_af=info_afs(variant.INFO, af_fields, len(alts)) if af_fields else [],
     )
 
 
@@ -328,6 +343,12 @@ class Setup:
     genome_build: str | None
     declared: frozenset[tuple[str, str]] = frozenset()
     vcf_version: tuple[int, int] | None = None
+    # INFO fields holding population frequencies, as (ID, Number); ingest.population.
+    af_info_fields: tuple[tuple[str, str], ...] = ()
+    # One sample column and no ##normal_sample line; None when not worked out.
+    tumour_only: bool | None = None
+    # Notes about the header that go to the sample's warnings.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -371,6 +392,7 @@ def scan_records(records: Iterable[Any], setup: Setup) -> Part:
     later_entries = prefilter.later_entries
     sample_index = setup.sample_index
     formats = setup.formats
+    af_fields = setup.af_info_fields
     tag = layout.tag
     compound = layout.kind == "bcsq"
     records_read = 0
@@ -415,7 +437,7 @@ def scan_records(records: Iterable[Any], setup: Setup) -> Part:
         ]
         if not chosen and not positions:
             continue
-        record = _record_of(variant, records_read, sample_index, formats)
+        record = _record_of(variant, records_read, sample_index, formats, af_fields)
         if chosen:
             reader.records_in_panel += 1
             reader.add_record(record, chosen)

@@ -15,9 +15,11 @@ from mmresist.ingest.header import (
     header_formats,
     header_value,
     is_bgzf,
+    is_tumour_only,
     open_vcf,
     vcf_version,
 )
+from mmresist.ingest.population import declared_info, info_af_fields
 from mmresist.ingest.records import (
     Part,
     Setup,
@@ -71,8 +73,12 @@ def read_sample(
     panel_genes: Collection[str],
     threads: int | None = None,
     regions: PanelRegions | None = None,
+    population_af_fields: Sequence[str] = (),
 ) -> SampleIngest:
     """Every panel-gene call of one tumour sample, with record counts for QC.
+
+    ``population_af_fields``: further annotation subfields or INFO fields holding a
+    population allele frequency (``filters.population_af_fields``; ingest.population).
 
     With ``regions`` (panel coordinates of one build) a bgzipped file of that build is
     read by index query; with ``threads`` > 1 a large indexed file is read by contig in
@@ -89,7 +95,9 @@ def read_sample(
     # closed again) makes the workers forked from it run at half speed.
     vcf = open_vcf(path)
     try:
-        setup = _prepare(vcf, path, sample_id, tumor_sample, frozenset(panel_genes))
+        setup = _prepare(
+            vcf, path, sample_id, tumor_sample, frozenset(panel_genes), population_af_fields
+        )
         if regions is not None:
             try:
                 part = read_panel_regions(vcf, setup, regions)
@@ -135,10 +143,21 @@ def _one_pass(vcf: Any, setup: Setup, threads: int, notes: list[str]) -> SampleI
 
 
 def _prepare(
-    vcf: Any, path: str, sample_id: str, tumor_sample: str | None, panel: frozenset[str]
+    vcf: Any,
+    path: str,
+    sample_id: str,
+    tumor_sample: str | None,
+    panel: frozenset[str],
+    population_af_fields: Sequence[str] = (),
 ) -> Setup:
     # Annotation first: a file without one cannot be used whatever its sample columns.
     layout = detect_layout(vcf, path)
+    layout.extra_af_fields = tuple(population_af_fields)
+    af_fields, af_notes = info_af_fields(
+        declared_info(vcf),
+        population_af_fields,
+        [name for name, _ in layout.af_positions()],
+    )
     raw_header = vcf.raw_header
     samples = list(vcf.samples)
     tumour = choose_tumor_sample(
@@ -158,6 +177,9 @@ def _prepare(
         genome_build=genome_build_from_header(raw_header),
         declared=declared_tags(vcf),
         vcf_version=vcf_version(raw_header),
+        af_info_fields=af_fields,
+        tumour_only=is_tumour_only(samples, raw_header),
+        notes=tuple(af_notes),
     )
 
 
@@ -166,7 +188,7 @@ def _finish(
 ) -> SampleIngest:
     """One SampleIngest from parts given in file order, as one pass would have made it."""
     layout = setup.layout
-    warnings: list[str] = list(notes)
+    warnings: list[str] = [*setup.notes, *notes]
     if not layout.gene_is_symbol:
         warnings.append(
             f"{layout.label} has no gene symbol field (field {layout.gene_field!r} holds "
@@ -193,6 +215,7 @@ def _finish(
         genome_build=setup.genome_build,
         warnings=warnings,
         scan=scan,
+        tumour_only=setup.tumour_only,
     )
 
 

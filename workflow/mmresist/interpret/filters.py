@@ -24,6 +24,10 @@ class Filters:
     min_alt_reads: int = 3
     min_vaf: float = 0.02
     protein_altering_only: bool = True
+    # A population allele frequency at or above this marks a variant likely_germline.
+    max_population_af: float = 0.001
+    # Further annotation subfields or INFO fields holding a population frequency.
+    population_af_fields: tuple[str, ...] = ()
 
 
 def filter_arguments(settings: Mapping[str, Any]) -> list[str]:
@@ -35,18 +39,56 @@ def filter_arguments(settings: Mapping[str, Any]) -> list[str]:
     arguments: list[str] = []
     for name, value in settings.items():
         option = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
+        if isinstance(value, (list, tuple)):
+            # Field names hold no commas (VCF INFO ids, VEP subfield names).
+            arguments.extend([option, ",".join(str(item) for item in value)])
+        elif isinstance(value, bool):
             arguments.append(option if value else "--no-" + option[2:])
         else:
             arguments.extend([option, str(value)])
     return arguments
 
 
-def filter_reasons(call: VariantCall, filters: Filters) -> list[str]:
+Polymorphisms = Mapping[tuple[str, str], Mapping[str, Any]]
+
+
+def polymorphism_index(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Mapping]:
+    """(gene, protein_change) -> curated polymorphism row (``Knowledge.polymorphisms``)."""
+    return {(row["gene"], row["protein_change"]): row for row in rows}
+
+
+def germline_basis(
+    call: VariantCall, filters: Filters, polymorphisms: Polymorphisms | None = None
+) -> str:
+    """Why ``call`` is likely germline, or "" when nothing says so.
+
+    The population frequency the annotation gives decides when there is one; only a call
+    without one (bcftools csq, VEP without frequencies) is looked up in the curated table of
+    common polymorphisms, so a known rare allele at a polymorphic codon is never overruled.
+    """
+    if call.population_af is not None:
+        if call.population_af >= filters.max_population_af:
+            return (
+                f"population allele frequency {call.population_af_source or 'annotation'} "
+                f"{call.population_af:g} >= {filters.max_population_af:g}"
+            )
+        return ""
+    if polymorphisms and call.protein_change:
+        row = polymorphisms.get((call.gene, call.protein_change))
+        if row is not None:
+            rsid = f" ({row['rsid']})" if row.get("rsid") else ""
+            return f"curated common polymorphism {row['id']}{rsid}"
+    return ""
+
+
+def filter_reasons(
+    call: VariantCall, filters: Filters, polymorphisms: Polymorphisms | None = None
+) -> list[str]:
     """Return the reasons (in FILTER_REASONS order) that ``call`` fails the filters.
 
     An unknown depth, alt-read count or VAF is not evidence of a low one, so it never
-    fails a threshold; the report shows it as unknown instead.
+    fails a threshold; the report shows it as unknown instead. An unknown population
+    frequency is not evidence of a rare variant either: then the curated polymorphisms decide.
     """
     reasons: list[str] = []
     if filters.pass_only and call.filter not in ("PASS", "."):
@@ -64,13 +106,21 @@ def filter_reasons(call: VariantCall, filters: Filters) -> list[str]:
         and not (call.consequences & PROTEIN_EFFECT_CONSEQUENCES)
     ):
         reasons.append("no_protein_effect")
+    if germline_basis(call, filters, polymorphisms):
+        reasons.append("likely_germline")
     return reasons
 
 
-def apply_filters(calls: Iterable[VariantCall], filters: Filters) -> Counter[str]:
-    """Set ``filter_reasons`` on every call and return how often each reason occurred."""
+def apply_filters(
+    calls: Iterable[VariantCall],
+    filters: Filters,
+    polymorphisms: Polymorphisms | None = None,
+) -> Counter[str]:
+    """Set ``filter_reasons`` (and ``germline_basis``) on every call and return how often
+    each reason occurred. ``polymorphisms``: ``polymorphism_index`` of the curated table."""
     counts: Counter[str] = Counter({reason: 0 for reason in FILTER_REASONS})
     for call in calls:
-        call.filter_reasons = filter_reasons(call, filters)
+        call.filter_reasons = filter_reasons(call, filters, polymorphisms)
+        call.germline_basis = germline_basis(call, filters, polymorphisms)
         counts.update(call.filter_reasons)
     return counts

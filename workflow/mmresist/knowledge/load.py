@@ -17,6 +17,8 @@ from typing import Any
 from mmresist.errors import KnowledgeError
 from mmresist.io.files import atomic_write_text
 from mmresist.knowledge.option_rules import resolve_option_rules
+from mmresist.knowledge.polymorphisms import polymorphism_record
+from mmresist.knowledge.regimen_evidence import approval_record, benefit_record
 from mmresist.knowledge.spec import parse_spec
 from mmresist.knowledge.tables import read_documents, read_raw, split_list
 from mmresist.knowledge.validate import validate_knowledge
@@ -55,7 +57,12 @@ class Knowledge:
     rules: dict = field(default_factory=dict)
     # option_rules.yaml with its references resolved (resolve_option_rules).
     option_rules: dict = field(default_factory=dict)
+    # approvals.tsv, benefit.tsv and option_ranking.yaml (knowledge.regimen_evidence):
+    # {"approvals": [...], "benefit": [...], "ranking": {...}}.
+    regimen_evidence: dict = field(default_factory=dict)
     gene_coordinates: list[dict] = field(default_factory=list)
+    # polymorphisms.tsv: common germline coding polymorphisms (likely_germline filter).
+    polymorphisms: list[dict] = field(default_factory=list)
     # sha256 of the folder's table files it was built from (source_digest); "" if unknown.
     source_digest: str = ""
     gene_aliases: dict[str, str] = field(init=False)
@@ -194,7 +201,9 @@ class Knowledge:
             "trials": self.trials,
             "rules": self.rules,
             "option_rules": self.option_rules,
+            "regimen_evidence": self.regimen_evidence,
             "gene_coordinates": self.gene_coordinates,
+            "polymorphisms": self.polymorphisms,
             "source_digest": self.source_digest,
         }
 
@@ -245,6 +254,7 @@ def _biomarker_record(row: dict) -> dict:
         "drugs": split_list(row["drugs"]),
         "drug_classes": split_list(row["drug_classes"]),
         "evidence_level": row["evidence_level"],
+        "level_reason": row["level_reason"],
         "summary": row["summary"],
         "sources": split_list(row["sources"]),
         "last_reviewed": row["last_reviewed"],
@@ -298,7 +308,9 @@ def _build(version: str, tables: dict) -> Knowledge:
         trials=tables.get("trials", []),
         rules=tables.get("rules", {}),
         option_rules=tables.get("option_rules", {}),
+        regimen_evidence=tables.get("regimen_evidence", {}),
         gene_coordinates=tables.get("gene_coordinates", []),
+        polymorphisms=tables.get("polymorphisms", []),
     )
 
 
@@ -372,6 +384,7 @@ def load_knowledge(path: str | os.PathLike) -> Knowledge:
             "drugs": [_drug_record(row) for row in raw["drugs"]],
             "regimens": [_regimen_record(row) for row in raw["regimens"]],
             "gene_coordinates": [_coordinate_record(row) for row in raw["gene_coordinates"]],
+            "polymorphisms": [polymorphism_record(row) for row in raw["polymorphisms"]],
         }
         documents, _ = read_documents(source)
         trials, rules = documents["trials"], documents["rules"]
@@ -379,11 +392,20 @@ def load_knowledge(path: str | os.PathLike) -> Knowledge:
         assert trials is not None and rules is not None and option_rules is not None
         tables["trials"] = [_trial_record(trial) for trial in trials["trials"]]
         tables["rules"] = {key: value for key, value in rules.items() if key != "format"}
+        # trials.yaml's status policy travels with the rules (knowledge.rules["trial_status"]).
+        tables["rules"]["trial_status"] = trials.get("status_policy") or {}
         tables["option_rules"] = resolve_option_rules(
             option_rules,
             rules,
             {row["id"]: row["sources"] for row in tables["biomarkers"]},
         )
+        ranking = documents["option_ranking"]
+        assert ranking is not None
+        tables["regimen_evidence"] = {
+            "approvals": [approval_record(row) for row in raw["approvals"]],
+            "benefit": [benefit_record(row) for row in raw["benefit"]],
+            "ranking": {key: value for key, value in ranking.items() if key != "format"},
+        }
         knowledge = _build(version, tables)
         knowledge.source_digest = source_digest(source)
         return knowledge

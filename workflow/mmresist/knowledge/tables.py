@@ -6,8 +6,18 @@ import re
 from importlib import resources
 from pathlib import Path
 
-TABLES = ("genes", "biomarkers", "drugs", "regimens", "gene_coordinates")
-DOCUMENTS = ("trials", "rules", "option_rules")  # YAML, each with a JSON schema of that name
+TABLES = (
+    "genes",
+    "biomarkers",
+    "drugs",
+    "regimens",
+    "gene_coordinates",
+    "approvals",
+    "benefit",
+    "polymorphisms",
+)
+# YAML, each with a JSON schema of that name
+DOCUMENTS = ("trials", "rules", "option_rules", "option_ranking")
 COLUMNS = {
     "genes": (
         "symbol",
@@ -30,6 +40,7 @@ COLUMNS = {
         "drugs",
         "drug_classes",
         "evidence_level",
+        "level_reason",
         "summary",
         "sources",
         "last_reviewed",
@@ -47,6 +58,46 @@ COLUMNS = {
     ),
     "regimens": ("abbreviation", "aliases", "components", "setting", "pivotal_trial", "sources"),
     "gene_coordinates": ("symbol", "genome_build", "chrom", "start", "end", "strand", "source"),
+    "polymorphisms": (
+        "id",
+        "gene",
+        "hgvsp",
+        "protein_change",
+        "rsid",
+        "gnomad_af",
+        "af_status",
+        "sources",
+        "note",
+        "last_reviewed",
+    ),
+    "approvals": (
+        "regimen",
+        "region",
+        "status",
+        "date",
+        "min_prior_lines",
+        "max_prior_lines",
+        "required_prior",
+        "excluded_prior",
+        "sources",
+        "regulator_reference",
+        "verified",
+        "note",
+    ),
+    "benefit": (
+        "regimen",
+        "trial",
+        "nct_id",
+        "design",
+        "comparator",
+        "endpoint",
+        "value",
+        "value_text",
+        "population",
+        "sources",
+        "verified",
+        "note",
+    ),
 }
 SCHEMA_DIR = Path(str(resources.files("mmresist.knowledge") / "schemas"))
 VERSION_PATTERN = re.compile(r"^\d{4}\.\d{2}\.\d{2}(\.\d+)?$")

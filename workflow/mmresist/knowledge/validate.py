@@ -10,9 +10,11 @@ from datetime import date
 from pathlib import Path
 
 from mmresist.knowledge.option_rules import option_rule_problems
+from mmresist.knowledge.polymorphisms import polymorphism_problems
 from mmresist.knowledge.spec import (
     SpecError,
     expected_literature_alias,
+    is_identifier,
     parse_spec,
     source_list_problems,
     source_problems,
@@ -43,6 +45,7 @@ CRITERION_PARAMS: dict[str, frozenset[str]] = {
     "lab": frozenset({"test", "op", "value", "unit"}),
     "age": frozenset({"min", "max"}),
     "ecog": frozenset({"max"}),
+    "extramedullary": frozenset(),
     "other": frozenset(),
     "any_of": frozenset({"criteria"}),
     "all_of": frozenset({"criteria"}),
@@ -119,7 +122,23 @@ def validate_knowledge(directory: str | os.PathLike) -> list[str]:
     if problems:
         return problems
     problems = _reference_problems(raw)
+    problems += polymorphism_problems(raw["polymorphisms"], {row["symbol"] for row in raw["genes"]})
     problems += _document_problems(raw, documents)
+    problems += _regimen_evidence_problems(raw, documents["option_ranking"])
+    return problems
+
+
+def _regimen_evidence_problems(raw: dict[str, list[dict]], ranking: dict) -> list[str]:
+    """approvals.tsv, benefit.tsv and option_ranking.yaml (knowledge.regimen_evidence)."""
+    from mmresist.knowledge.regimen_evidence import ranking_problems, regimen_evidence_problems
+
+    regimens = {row["abbreviation"] for row in raw["regimens"]}
+    problems = regimen_evidence_problems(
+        raw["approvals"], raw["benefit"], regimens, {row["generic_name"] for row in raw["drugs"]}
+    )
+    problems += ranking_problems(ranking)
+    if ranking["salvage_asct"]["regimen"] not in regimens:
+        problems.append("option_ranking.yaml salvage_asct.regimen: not in regimens.tsv")
     return problems
 
 
@@ -149,6 +168,10 @@ def _coordinate_problems(rows: list[dict], symbols: dict[str, int]) -> list[str]
                 "must cover every panel gene or none"
             )
     return problems
+
+
+# Evidence levels whose rows must say why they hold that level (biomarkers.tsv level_reason).
+STRONG_LEVELS = ("A", "B")
 
 
 def _where(table: str, index: int, column: str) -> str:
@@ -240,13 +263,25 @@ def _reference_problems(raw: dict[str, list[dict]]) -> list[str]:
                     f"{_where('biomarkers', i, 'drug_classes')}: none of {row_classes} is a "
                     f"class of {drug} ({sorted(drug_classes[drug])})"
                 )
-        if row["implication"] in ("resistance", "sensitivity", "eligibility") and not split_list(
-            row["drugs"]
+        # A class-level claim (the drugs tested were not curated) names only its classes.
+        if row["implication"] in ("resistance", "sensitivity", "eligibility") and not (
+            split_list(row["drugs"]) or row_classes
         ):
             problems.append(
-                f"{_where('biomarkers', i, 'drugs')}: a {row['implication']} row names its drugs"
+                f"{_where('biomarkers', i, 'drugs')}: a {row['implication']} row names its drugs "
+                "(or, for a class-level claim, its drug classes)"
             )
         problems += _sources_problems(row["sources"], _where("biomarkers", i, "sources"))
+        if not any(is_identifier(token) for token in split_list(row["sources"])):
+            problems.append(
+                f"{_where('biomarkers', i, 'sources')}: no PMID, DOI or NCT id that a reader "
+                "can resolve (a citation may stay beside one)"
+            )
+        if row["evidence_level"] in STRONG_LEVELS and not row["level_reason"].strip():
+            problems.append(
+                f"{_where('biomarkers', i, 'level_reason')}: level {row['evidence_level']} "
+                "needs a short reason (the evidence behind the level)"
+            )
         try:
             date.fromisoformat(row["last_reviewed"])
         except ValueError:
@@ -387,11 +422,24 @@ def _status_problems(trial: dict, where: str) -> list[str]:
                 "in status_as_seen)"
             ]
         return []
-    try:
-        date.fromisoformat(checked if len(checked) == 10 else f"{checked}-01")
-    except ValueError:
-        return [f"{where}.status_checked: '{checked}' is not a real date"]
-    return []
+    problems = []
+    for key in ("status_checked", "status_date", "registry_last_update"):
+        value = trial.get(key)
+        if value is None:
+            continue
+        full = {4: f"{value}-01-01", 7: f"{value}-01"}.get(len(value), value)
+        try:
+            date.fromisoformat(full)
+        except ValueError:
+            problems.append(f"{where}.{key}: '{value}' is not a real date")
+    if trial["status"] != "unknown":
+        # A known status says how it was determined and where, so it can be checked again.
+        for key in ("status_basis", "status_source"):
+            if not trial.get(key):
+                problems.append(f"{where}.{key}: a status other than unknown needs {key}")
+    if trial.get("status_date") and trial["status_date"] > checked:
+        problems.append(f"{where}.status_date: later than status_checked {checked}")
+    return problems
 
 
 def _criteria_problems(
@@ -507,10 +555,11 @@ def _rule_problems(rules: dict, context: _Context) -> list[str]:
             problems.append(f"{where}.id: duplicate rule id {section['id']}")
         ids.add(section["id"])
         problems += source_list_problems(section["source"], f"{where}.source")
-    high_risk = risk["high_risk"]
-    problems += _criteria_problems(
-        high_risk["criteria"], "rules.yaml risk.high_risk.criteria", context, top=False
-    )
+    for key in ("high_risk", "double_hit"):
+        if key in risk:
+            problems += _criteria_problems(
+                risk[key]["criteria"], f"rules.yaml risk.{key}.criteria", context, top=False
+            )
     for key in ("iss", "r_iss"):
         for number, stage in enumerate(risk[key]["stages"]):
             problems += _criteria_problems(

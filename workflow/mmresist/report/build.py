@@ -13,6 +13,7 @@ from mmresist.model import (
     CopyNumberCall,
     CytogeneticsRow,
     Finding,
+    PatientInfo,
     Sample,
     SampleIngest,
     TherapyHistory,
@@ -44,6 +45,9 @@ VARIANT_TSV_COLUMNS = (
     "kept",
     "filter_reasons",
     "annotation_source",
+    "population_af",
+    "population_af_source",
+    "germline_basis",
 )
 
 
@@ -74,6 +78,9 @@ def variant_entry(
         "category": category,
         "status": status,
         "filter_reasons": list(call.filter_reasons),
+        "population_af": _round(call.population_af),
+        "population_af_source": call.population_af_source or None,
+        "germline_basis": call.germline_basis or None,
         "timepoints": [{**entry, "vaf": _round(entry["vaf"])} for entry in history],
     }
 
@@ -142,6 +149,7 @@ def build_report(
     not_provided: list[str],
     warnings: list[str],
     assessed: dict | None = None,
+    patient: PatientInfo | None = None,
 ) -> dict:
     """The report.json document with every key present (docs/report.md).
 
@@ -163,6 +171,7 @@ def build_report(
                 "vcf": sample.vcf,
                 "cnv": sample.cnv,
                 "purity": sample.purity,
+                "tumour_only": ingests[sample.sample_id].tumour_only,
             }
             for sample in samples
         ],
@@ -171,11 +180,14 @@ def build_report(
         "cytogenetics": cytogenetics,
         "findings": findings,
         "therapy_history": therapy_history,
+        "patient": patient,
         "labs": labs,
     }
     for section in REASONING_SECTIONS:
         report[section] = assessed.get(section)
     report["not_assessed"] = [s for s in REASONING_SECTIONS if s not in assessed]
+    # Always assessed: a flag of null says nothing could be judged (interpret.relapse).
+    report["aggressive_relapse"] = assessed.get("aggressive_relapse")
     report["not_provided"] = sorted(not_provided)
     report["qc"] = qc_section(samples, ingests, warnings)
     return report
@@ -243,6 +255,9 @@ def variants_tsv(
                     "no" if call.filter_reasons else "yes",
                     ";".join(call.filter_reasons),
                     call.annotation_source,
+                    "" if call.population_af is None else f"{call.population_af:.6g}",
+                    call.population_af_source,
+                    call.germline_basis,
                 ]
             )
     return buffer.getvalue()

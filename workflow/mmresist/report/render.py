@@ -87,6 +87,7 @@ LABELS = {
     "low_alt_reads": "few ALT reads",
     "low_vaf": "low VAF",
     "no_protein_effect": "no effect on the protein (intronic, UTR, synonymous, flanking)",
+    "likely_germline": "likely germline (common in the population)",
     # sections
     "therapy_options": "Therapy options",
     "trials": "Clinical trials",
@@ -156,9 +157,47 @@ def joined(values: object, *, labels: bool = False, empty: str = "\u2014") -> st
     return ", ".join(items) if items else empty
 
 
+# Where a reader resolves each kind of identifier. These are links a reader may follow,
+# never loads: the page fetches nothing (no src, no stylesheet, a CSP of default-src 'none').
+SOURCE_LINKS = {
+    "pmid": "https://pubmed.ncbi.nlm.nih.gov/{}/",
+    "doi": "https://doi.org/{}",
+    "nct": "https://clinicaltrials.gov/study/{}",
+}
+_SOURCE_ID = re.compile(
+    r"PMID:\s*(?P<pmid>\d+)|\b(?P<nct>NCT\d{8})\b|DOI:\s*(?P<doi>10\.\d{4,9}/[^\s;]+)"
+)
+
+
+def _doi_text(doi: str) -> str:
+    """A DOI without the ')' that closes a citation around it (DOIs may hold balanced ())."""
+    while doi.endswith(")") and doi.count(")") > doi.count("("):
+        doi = doi[:-1]
+    return doi.rstrip(".,")
+
+
+def source_links(source: object) -> Markup:
+    """One source with each PMID, DOI and NCT id as a link to PubMed, doi.org or
+    ClinicalTrials.gov; everything else escaped text."""
+    text = str(source)
+    parts: list[Markup] = []
+    position = 0
+    for match in _SOURCE_ID.finditer(text):
+        kind = next(name for name in ("pmid", "nct", "doi") if match[name])
+        value = _doi_text(match["doi"]) if kind == "doi" else match[kind]
+        end = match.start(kind) + len(value)
+        shown = text[match.start() : end]
+        parts.append(escape(text[position : match.start()]))
+        url = SOURCE_LINKS[kind].format(quote(value, safe="/()._-:;"))
+        parts.append(Markup('<a href="{}" class="source-link">{}</a>').format(url, shown))
+        position = end
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts)
+
+
 def source_texts(sources: object) -> list[str]:
-    """Sources as plain text: PMIDs, NCT ids and citations are never turned into links
-    (a report must not point a browser at anything)."""
+    """Sources as text (a structured source as 'key: value' pairs); the template links the
+    identifiers in them with ``source_links``."""
     result = []
     for source in as_list(sources):
         if isinstance(source, Mapping):
@@ -271,7 +310,7 @@ def _depth_note(entry: Mapping) -> str:
     return "" if depth is None else f"depth {number(depth)}"
 
 
-def _filter_reason_text(reason: object, filters: Mapping) -> str:
+def _filter_reason_text(reason: object, filters: Mapping, variant: Mapping | None = None) -> str:
     thresholds = {
         "low_depth": ("min_depth", "depth below {}"),
         "low_alt_reads": ("min_alt_reads", "ALT reads below {}"),
@@ -279,6 +318,8 @@ def _filter_reason_text(reason: object, filters: Mapping) -> str:
     }
     if reason == "not_pass":
         return "VCF FILTER not PASS"
+    if reason == "likely_germline" and variant and variant.get("germline_basis"):
+        return f"likely germline: {variant['germline_basis']}"
     if reason in thresholds:
         key, template = thresholds[reason]
         if filters.get(key) is not None:
@@ -355,7 +396,7 @@ def report_view(report: Mapping) -> dict:
         {
             "variant": variant,
             "reasons": [
-                _filter_reason_text(reason, filters)
+                _filter_reason_text(reason, filters, variant)
                 for reason in as_list(variant.get("filter_reasons"))
             ],
         }
@@ -513,6 +554,7 @@ def _cached_environment(template_cache: str | None) -> jinja2.Environment:
         as_list=as_list,
         joined=joined,
         source_texts=source_texts,
+        source_links=source_links,
         level_meaning=level_meaning,
         level_class=level_class,
         implication_class=implication_class,
