@@ -1,7 +1,9 @@
 """Minimal residual disease: ordered measurements, latest result and trend.
 
 ``summarize_mrd`` turns the patient's mrd.tsv rows into the report.json ``mrd`` section;
-``docs/reasoning.md`` ("MRD") gives the trend rules and why a change must be ten-fold.
+``docs/reasoning.md`` ("MRD") gives the trend rules and why a change must be ten-fold. What
+a negative result must reach (the IMWG minimum sensitivity, one year between the negatives
+of a sustained run) comes from the ``mrd`` section of the knowledge rules.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def _trend(measurements: list[dict]) -> tuple[str, str, list[dict]]:
         if len(run) >= 2:
             months = _months(run[0]["date"], latest["date"])
             return (
-                "sustained_negative",
+                "consecutive_negative",
                 f"{len(run)} consecutive negative measurements from {run[0]['date']} to "
                 f"{latest['date']} ({months:g} months).",
                 run,
@@ -106,12 +108,95 @@ def _trend(measurements: list[dict]) -> tuple[str, str, list[dict]]:
     )
 
 
-def summarize_mrd(rows: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+def _days(start: str, end: str) -> int:
+    return (date.fromisoformat(end) - date.fromisoformat(start)).days
+
+
+def _insufficient(item: dict, min_sensitivity: float) -> bool | None:
+    """True when a result is less sensitive than the minimum (a larger number), None when
+    its sensitivity is not given."""
+    if item["sensitivity"] is None:
+        return None
+    return item["sensitivity"] > min_sensitivity
+
+
+def _sustained(measurements: list[dict], rule: dict) -> dict[str, Any]:
+    """IMWG sustained MRD negativity of the latest run of negatives: two negative results
+    at the minimum sensitivity, at least ``sustained_min_days`` apart, with no positive
+    between them. ``status`` is ``sustained``, ``not_sustained`` or ``unknown`` (a
+    negative of unknown sensitivity would decide it)."""
+    min_sens, min_days = rule["min_sensitivity"], rule["sustained_min_days"]
+    run: list[dict] = []
+    for item in reversed(measurements):
+        if item["result"] != "negative":
+            break
+        run.append(item)
+    run.reverse()
+    base = {
+        "rule_id": rule["id"],
+        "min_sensitivity": min_sens,
+        "min_days": min_days,
+        "source": list(rule.get("source") or []),
+    }
+    if not run:
+        return {**base, "status": "not_sustained", "basis": "The latest result is not negative."}
+    known = [m for m in run if _insufficient(m, min_sens) is False]
+    unknown = [m for m in run if _insufficient(m, min_sens) is None]
+    span = _days(known[0]["date"], known[-1]["date"]) if known else 0
+    imaging = " Imaging negativity, which IMWG also requires, is not in the inputs."
+    if len(known) >= 2 and span >= min_days:
+        return {
+            **base,
+            "status": "sustained",
+            "basis": f"Negative at {min_sens:.0e} or better on {known[0]['date']} and "
+            f"{known[-1]['date']} ({span} days apart, at least {min_days}), no positive "
+            f"result between them.{imaging}",
+        }
+    whole = _days(run[0]["date"], run[-1]["date"])
+    if unknown and len(run) >= 2 and whole >= min_days:
+        return {
+            **base,
+            "status": "unknown",
+            "basis": f"Negative results span {whole} days, but the sensitivity of "
+            + ", ".join(m["date"] for m in unknown)
+            + f" is not given, so whether they reach {min_sens:.0e} is unknown.{imaging}",
+        }
+    if len(known) >= 2:
+        why = f"the negatives at {min_sens:.0e} or better are {span} days apart (needs {min_days})"
+    elif len(run) >= 2:
+        why = f"fewer than two negatives reach {min_sens:.0e}"
+    else:
+        why = "there is one negative result"
+    return {**base, "status": "not_sustained", "basis": f"Not sustained: {why}."}
+
+
+def _sensitivity_flags(measurements: list[dict], min_sensitivity: float) -> list[str]:
+    flags = []
+    for item in measurements:
+        if item["result"] == "negative" and _insufficient(item, min_sensitivity):
+            flags.append(
+                f"The negative result of {item['date']} ({item['method'] or 'method not given'}, "
+                f"sensitivity {item['sensitivity']:.0e}) is less sensitive than "
+                f"{min_sensitivity:.0e}: it does not meet IMWG MRD negativity."
+            )
+        elif item["result"] == "negative" and item["sensitivity"] is None:
+            flags.append(
+                f"The negative result of {item['date']} gives no sensitivity: whether it "
+                f"reaches {min_sensitivity:.0e} is unknown."
+            )
+    return flags
+
+
+def summarize_mrd(
+    rows: list[dict[str, Any]] | None, rule: dict | None = None
+) -> dict[str, Any] | None:
     """The report.json ``mrd`` section from the patient's mrd.tsv rows (as
     ``io.clinical.read_table`` returns them), or None without rows.
 
     Measurements are ordered by date, then file line; the trend compares the latest with
-    the run before it (``docs/reasoning.md``, "MRD").
+    the run before it (``docs/reasoning.md``, "MRD"). ``rule`` is the knowledge rules'
+    ``mrd`` section; with it the summary adds ``sustained`` (IMWG sustained negativity)
+    and ``sensitivity_flags`` (negatives less sensitive than the IMWG minimum).
     """
     if not rows:
         return None
@@ -134,7 +219,12 @@ def summarize_mrd(rows: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     if caution:
         explanation = f"{explanation} Caution: {caution}."
     latest = measurements[-1]
+    extra: dict[str, Any] = {}
+    if rule:
+        extra["sustained"] = _sustained(measurements, rule)
+        extra["sensitivity_flags"] = _sensitivity_flags(measurements, rule["min_sensitivity"])
     return {
+        **extra,
         "measurements": measurements,
         "latest_result": latest["result"],
         "latest_date": latest["date"],

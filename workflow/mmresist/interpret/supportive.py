@@ -8,9 +8,13 @@ the rules do not make.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
+from mmresist.interpret import labs as lab_rules
 from mmresist.interpret.labs import canonical_value, latest_per_test
+from mmresist.io.tabular import as_date
 from mmresist.model import LabRow, TherapyHistory, TherapyLine
 
 __all__ = ["supportive_care"]
@@ -45,6 +49,25 @@ _OPS = {
 }
 # Topics whose drug rules also count exposure in earlier lines (at info severity).
 _HISTORY_TOPICS = ("infection", "neuropathy")
+# Topics whose drug rules end when the drug was stopped at progression: renal dosing and
+# organ monitoring (infection prophylaxis and screening outlast the drug).
+_ENDS_WITH_THE_DRUG = ("renal", "cardiac", "ocular", "crs_icans", "other")
+
+
+def _creatinine_clearance(
+    labs: list[LabRow] | None, patient: Mapping[str, Any] | None
+) -> tuple[float, date] | None:
+    """Cockcroft-Gault creatinine clearance from ``interpret.labs.creatinine_clearance``
+    (the one place it is computed); None without a patient record or a creatinine."""
+    compute = getattr(lab_rules, "creatinine_clearance", None)
+    if compute is None or patient is None or not labs:
+        return None
+    result = compute(labs, patient)
+    if result is None:
+        return None
+    value, when = result
+    day = as_date(when)
+    return (float(value), day) if day is not None else None
 
 
 def supportive_care(
@@ -54,15 +77,17 @@ def supportive_care(
     rules: dict | list[dict],
     age: int | None = None,
     sex: str | None = None,
+    patient: Mapping[str, Any] | None = None,
 ) -> list[dict] | None:
     """Supportive-care items for one patient, or ``None`` when nothing was provided.
 
     ``labs`` are labs rows as ``clinical.read_table`` returns them (``test``, ``date``,
     ``value``, ``unit``, ``value_canonical``, ``unit_canonical``); ``therapy_history`` is
     the dict ``therapy.therapy_history`` returns; ``rules`` is the ``supportive_care`` list
-    of the knowledge rules (a dict holding that key is accepted too). ``age`` and ``sex``
-    are recorded in the creatinine-clearance note; without a body weight they do not
-    suffice to compute it.
+    of the knowledge rules (a dict holding that key is accepted too). ``patient`` is the
+    patients.tsv record (``PatientInfo``): with age, sex and weight the creatinine
+    clearance is computed, so renal bands are chosen rather than listed. ``age`` and
+    ``sex`` without a patient record are recorded in the creatinine-clearance note.
 
     Each item is ``{topic, severity, message, source, rule_id, status}`` with severity
     ``urgent``, ``caution`` or ``info``; items are sorted by severity (urgent first), topic,
@@ -74,6 +99,18 @@ def supportive_care(
     rule_list = _rule_list(rules)
     latest = latest_per_test(labs)
     latest_date = max((_day(row) for row in latest.values()), default=None)
+    if patient is not None:
+        age, sex = patient.get("age"), patient.get("sex")
+    crcl = _creatinine_clearance(labs, patient)
+    if crcl is not None:
+        latest[CRCL] = {
+            "test": CRCL,
+            "date": crcl[1],
+            "value": crcl[0],
+            "unit": CRCL_UNIT,
+            "value_canonical": crcl[0],
+            "unit_canonical": CRCL_UNIT,
+        }
     items: list[dict] = []
 
     lab_rules = [r for r in rule_list if r.get("test") and not r.get("applies_to")]
@@ -83,7 +120,9 @@ def supportive_care(
                 item = _lab_rule_item(rule, latest[rule["test"]], latest_date)
                 if item:
                     items.append(item)
-        items.append(_renal_function_item(latest, latest_date, rule_list, age=age, sex=sex))
+        items.append(
+            _renal_function_item(latest, latest_date, rule_list, age=age, sex=sex, patient=patient)
+        )
         items.extend(_stale_items(latest, latest_date, rule_list))
         missing = _missing_item(latest, rule_list)
         if missing:
@@ -95,10 +134,13 @@ def supportive_care(
     if lines:
         relevant = _relevant_line(lines)
         for rule in rule_list:
+            found: dict | None = None
             if rule.get("applies_to"):
-                item = _drug_rule_item(rule, lines, relevant, latest, latest_date, rule_list)
-                if item:
-                    items.append(item)
+                found = _drug_rule_item(rule, lines, relevant, latest, latest_date, rule_list)
+            elif rule.get("line_start_within_days"):
+                found = _line_start_item(rule, relevant, latest_date)
+            if found:
+                items.append(found)
         items.append(_bone_reminder(lines))
 
     items.sort(
@@ -245,14 +287,26 @@ def _renal_function_item(
     *,
     age: int | None,
     sex: str | None,
+    patient: Mapping[str, Any] | None = None,
 ) -> dict:
+    if CRCL in latest:
+        return _crcl_known_item(latest, latest_date, patient)
     known = ", ".join(
         f"{name} {'given' if value is not None else 'not given'}"
         for name, value in (("age", age), ("sex", sex))
     )
+    if patient is None:
+        why = f"the inputs carry no patients table ({known})"
+    else:
+        missing = [
+            name
+            for name, key in (("age", "age"), ("sex", "sex"), ("weight", "weight_kg"))
+            if patient.get(key) is None
+        ]
+        why = f"patients.tsv lacks {', '.join(missing)}" if missing else "there is no creatinine"
     parts = [
-        "Creatinine clearance could not be computed: Cockcroft-Gault needs age, sex and "
-        f"body weight, and the inputs carry no weight ({known})."
+        "Creatinine clearance could not be computed: Cockcroft-Gault needs age, sex, body "
+        f"weight and a creatinine, and {why}."
     ]
     if "creatinine" in latest:
         row = latest["creatinine"]
@@ -279,6 +333,33 @@ def _renal_function_item(
         "message": " ".join(parts),
         "source": [],
         "rule_id": "SC-DATA-CRCL-UNAVAILABLE",
+        "status": None,
+    }
+
+
+def _crcl_known_item(
+    latest: dict[str, LabRow], latest_date: date | None, patient: Mapping[str, Any] | None
+) -> dict:
+    """The computed creatinine clearance; the rules in mL/min are judged against it (their
+    bands chosen, not listed)."""
+    row = latest[CRCL]
+    who = ", ".join(
+        f"{name} {(patient or {}).get(key)}"
+        for name, key in (("age", "age"), ("sex", "sex"), ("weight kg", "weight_kg"))
+    )
+    parts = [
+        f"Creatinine clearance {_num(round(float(row['value']), 1))} {CRCL_UNIT} "
+        f"(Cockcroft-Gault; {who}; creatinine of {row['date']}); renal bands are chosen by "
+        f"this value.{_stale_note(row, latest_date)}"
+    ]
+    if "egfr" in latest:
+        parts.append(f"Latest {_describe(latest['egfr'])} is shown for reference.")
+    return {
+        "topic": "renal",
+        "severity": "info",
+        "message": " ".join(parts),
+        "source": [],
+        "rule_id": "SC-DATA-CRCL",
         "status": None,
     }
 
@@ -399,8 +480,9 @@ def _drug_rule_item(
     hits = _matches(rule, relevant)
     severity = SEVERITY[rule["severity"]]
     stopped = set(relevant.get("refractory_drugs") or []) if relevant.get("end_date") else set()
-    if hits and rule["topic"] == "renal" and set(hits) <= stopped:
-        # Renal dosing of a drug stopped at progression (refractory) has nothing to dose.
+    if hits and rule["topic"] in _ENDS_WITH_THE_DRUG and set(hits) <= stopped:
+        # Dosing or organ monitoring of a drug stopped at progression (refractory) has
+        # nothing left to dose or watch.
         return None
     if hits:
         exposure = f"{', '.join(hits)} in {_line_text(relevant)}"
@@ -423,17 +505,64 @@ def _drug_rule_item(
     parts = [f"{rule['title']}: {exposure}. {rule['message']}"]
     if rule.get("test") == CRCL and rule.get("bands"):
         unit = rule.get("unit") or CRCL_UNIT
-        parts.append(
-            "Creatinine clearance is not available (no body weight), so the band cannot be "
-            "chosen; bands: "
-            + "; ".join(f"{_band_text(b, unit)}: {b['guidance']}" for b in rule["bands"])
-            + "."
+        chosen = (
+            _bands_matching(float(latest[CRCL]["value"]), rule["bands"]) if CRCL in latest else []
         )
-        if "creatinine" in latest:
-            parts.append(f"Latest {_describe(latest['creatinine'])}.")
+        if chosen:
+            band = chosen[0]
+            parts.append(
+                f"{_describe(latest[CRCL])} falls in the band {_band_text(band, unit)}: "
+                f"{band['guidance']}."
+            )
+            if band.get("severity"):
+                band_severity = SEVERITY[band["severity"]]
+                if _SEVERITY_ORDER[band_severity] < _SEVERITY_ORDER[severity]:
+                    severity = band_severity
+        else:
+            why = (
+                "no band holds it"
+                if CRCL in latest
+                else "creatinine clearance is not available (it needs age, sex, body weight "
+                "and a creatinine)"
+            )
+            parts.append(
+                f"The band cannot be chosen: {why}; bands: "
+                + "; ".join(f"{_band_text(b, unit)}: {b['guidance']}" for b in rule["bands"])
+                + "."
+            )
+            if "creatinine" in latest:
+                parts.append(f"Latest {_describe(latest['creatinine'])}.")
+            if "egfr" in latest:
+                parts.append(
+                    f"Latest {_describe(latest['egfr'])}: eGFR is not creatinine clearance, "
+                    "and a low value calls for computing it before the dose is set."
+                )
     if rule["topic"] == "thrombosis":
         parts.append(_platelet_note(latest, latest_date, rules))
     return _item(rule, severity, " ".join(parts))
+
+
+def _line_start_item(rule: dict, relevant: TherapyLine, latest_date: date | None) -> dict | None:
+    """A rule for the first weeks of a line (antibacterial prophylaxis): it applies to a
+    line still being given that started at most ``line_start_within_days`` before the
+    latest lab date. Line 1 is the population the evidence comes from; a later line is
+    reported at info severity because the evidence is extrapolated."""
+    if relevant.get("end_date") or not relevant.get("start_date"):
+        return None
+    start = as_date(relevant["start_date"])
+    if start is None:
+        return None
+    reference = latest_date or start
+    days = (reference - start).days
+    window = int(rule["line_start_within_days"])
+    if days < 0 or days > window:
+        return None
+    severity = SEVERITY[rule["severity"]] if int(relevant["line"]) == 1 else "info"
+    message = (
+        f"{rule['title']}: {_line_text(relevant)}, day {days} of the first {window} days "
+        f"(counted to {reference}). {rule['message']}"
+    )
+    return _item(rule, severity, message)
 
 
 def _platelet_note(latest: dict[str, LabRow], latest_date: date | None, rules: list[dict]) -> str:

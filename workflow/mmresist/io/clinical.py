@@ -1,19 +1,30 @@
 """Reading, type conversion and validation of the clinical tables (therapy lines, labs,
-cytogenetics, MRD)."""
+cytogenetics, MRD, patient characteristics)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from mmresist.errors import InputError
-from mmresist.io.tabular import cell, convert_cell, load_schema, read_tsv, validate_row
+from mmresist.io.tabular import as_date, cell, convert_cell, load_schema, read_tsv, validate_row
+from mmresist.model import DateLike, PatientInfo
 from mmresist.vocab import CLINICAL_TABLES, CYTOGENETIC_ABNORMALITIES
 
-__all__ = ["LAB_UNITS", "accepted_units", "convert_lab", "load_schema", "read_table", "rows_for"]
+__all__ = [
+    "LAB_UNITS",
+    "accepted_units",
+    "check_line_phases",
+    "convert_lab",
+    "load_schema",
+    "patient_info",
+    "read_table",
+    "rows_for",
+]
 
 # Columns every table must have in its header even when a row may leave them empty;
 # labs need `unit` as a column although the unitless FLC ratio leaves it blank.
@@ -48,10 +59,19 @@ ABNORMALITY_SYNONYMS = {
     "del17p": "del(17p)",
     "1q+": "gain(1q)",
     "+1q": "gain(1q)",
+    "biallelicdel(1p32)": "biallelic_del(1p32)",
+    "del(1p32)biallelic": "biallelic_del(1p32)",
+    "homozygousdel(1p32)": "biallelic_del(1p32)",
+    "mycrearrangement": "MYC_rearrangement",
+    "myc-r": "MYC_rearrangement",
+    "mycr": "MYC_rearrangement",
 }
 
 
 _ABNORMALITIES_LOWER = {item.lower(): item for item in CYTOGENETIC_ABNORMALITIES}
+
+# How patients.tsv may write sex (keys: lower case).
+SEX_SYNONYMS = {"f": "female", "m": "male", "woman": "female", "man": "male"}
 
 
 # Accepted units per test: (canonical unit, {unit as labs write it: factor to canonical}).
@@ -144,7 +164,8 @@ def read_table(path: str | Path, kind: str, *, patient_id: str | None = None) ->
     and ``_line`` (header = line 1) that later errors cite. Labs rows also get
     ``value_canonical`` and ``unit_canonical``. Columns the schema does not name are
     dropped, so free text or identifiers never travel into a report. Therapy lines are
-    checked for dates before start_date and for a line number given twice per patient.
+    checked for dates before start_date and, where rows share a line number (the phases
+    of that line), by ``check_line_phases``; patients.tsv for a patient given twice.
 
     With ``patient_id`` only that patient's rows are converted and validated (the header
     always is); the workflow validates every row once before any job runs, and a
@@ -172,6 +193,12 @@ def read_table(path: str | Path, kind: str, *, patient_id: str | None = None) ->
         for name, text in texts.items():
             if text is not None:
                 row[name] = _convert(kind, name, text, properties[name], file=file, line=number)
+        if kind == "cytogenetics" and row["clone_fraction"] is not None:
+            row["clone_fraction"], note = read_clone_fraction(
+                row["clone_fraction"], texts["clone_fraction"] or "", file=file, line=number
+            )
+            if note:
+                row["_notes"] = [note]
         validate_row(
             kind,
             row,
@@ -189,7 +216,9 @@ def read_table(path: str | Path, kind: str, *, patient_id: str | None = None) ->
         row["_line"] = number
         rows.append(row)
     if kind == "therapy_lines":
-        _check_unique_lines(rows)
+        check_line_phases(rows)
+    elif kind == "patients":
+        _check_unique_patients(rows)
     return rows
 
 
@@ -205,6 +234,10 @@ def _convert(
     if column == "test":
         name = re.sub(r"[\s-]+", "_", text.lower())
         return TEST_SYNONYMS.get(name, name)
+    if column == "refractory" and text.lower() in ("yes", "no"):
+        return text.lower()
+    if column == "sex":
+        text = SEX_SYNONYMS.get(text.strip().lower(), text)
     if column == "abnormality":
         name = "".join(text.split()).lower()
         if name in ABNORMALITY_SYNONYMS:
@@ -225,6 +258,37 @@ def _convert(
     )
 
 
+def read_clone_fraction(
+    value: float, text: str, *, file: str, line: int
+) -> tuple[float, str | None]:
+    """A clone fraction as 0-1, and a QC note when a bare number was read as a percentage.
+
+    FISH reports write "70" for 70% of nuclei: a bare number above 1 can only be a
+    percentage, so it is divided by 100 and noted; "0.7" and "70%" need no note. Anything
+    above 100% is an error naming the file, line and column."""
+    if value > 1 and not text.endswith("%") and value <= 100:
+        return value / 100, (
+            f"{file} line {line}: clone_fraction '{text}' read as {value:g}% "
+            f"({value / 100:g}); write 0.7 or 70% to say so"
+        )
+    if value == 1 and not text.endswith("%"):
+        # '1' is a whole clone as a fraction, but could be 1% to a FISH reader: say which.
+        return value, (
+            f"{file} line {line}: clone_fraction '{text}' read as 1.0 (100%); write 1% if one "
+            "percent was meant"
+        )
+    if value > 1:
+        raise InputError(
+            "clone fraction above 100%",
+            file=file,
+            line=line,
+            field="clone_fraction",
+            expected="a fraction 0-1, a percentage like 70%, or a bare percentage up to 100",
+            got=text,
+        )
+    return value, None
+
+
 def _accepted_units_if(kind: str, row: dict[str, Any]) -> Callable[[str], str | None] | None:
     """For a labs row missing its unit, the units accepted for its test."""
     if kind != "labs" or row.get("test") not in LAB_UNITS:
@@ -237,6 +301,10 @@ def _add_canonical_unit(row: dict[str, Any], *, file: str, line: int) -> None:
     test = row["test"]
     try:
         row["value_canonical"], row["unit_canonical"] = convert_lab(test, row["value"], row["unit"])
+        limit = row.get("upper_limit")
+        row["upper_limit_canonical"] = (
+            None if limit is None else convert_lab(test, limit, row["unit"])[0]
+        )
     except KeyError:
         raise InputError(
             f"unit not known for test '{test}'",
@@ -262,18 +330,117 @@ def _check_therapy_dates(row: dict[str, Any], *, file: str, line: int) -> None:
             )
 
 
-def _check_unique_lines(rows: list[dict]) -> None:
-    seen: dict[tuple[str, int], int] = {}
+def check_line_phases(rows: list[Any]) -> None:
+    """Rows sharing a patient and line number are the phases of that line (induction,
+    transplant, consolidation, maintenance), given one after the other. Refused, as
+    conflicts no order can settle: two phases starting on the same day, a phase starting
+    before the previous one ended (drugs given together belong in one row's regimen), and
+    a phase starting after a progression recorded on an earlier phase of the line (a
+    therapy started after progression is the next line). Two rows may name the same phase:
+    an induction changed for toxicity stays one line (IMWG)."""
+    groups: dict[tuple[str, int], list[Any]] = {}
     for row in rows:
-        key = (row["patient_id"], row["line"])
-        if key in seen:
+        groups.setdefault((str(row.get("patient_id")), int(row["line"])), []).append(row)
+    for (patient, number), phases in groups.items():
+        if len(phases) < 2:
+            continue
+        ordered = sorted(phases, key=lambda row: (_day(row, "start_date"), row.get("_line") or 0))
+        for before, row in zip(ordered, ordered[1:], strict=False):
+            start = _day(row, "start_date")
+            where = f"line {number} of patient {patient}"
+            if start == _day(before, "start_date"):
+                _phase_conflict(row, before, f"two phases of {where} start on the same day", start)
+            end = _day(before, "end_date")
+            if end is not None and start is not None and start < end:
+                _phase_conflict(
+                    row, before, f"a phase of {where} starts before the previous one ended", start
+                )
+            earlier = ordered[: ordered.index(row)]
+            first = min(
+                (day for r in earlier if (day := _day(r, "progression_date")) is not None),
+                default=None,
+            )
+            if first is not None and start is not None and start > first:
+                raise InputError(
+                    f"a phase of {where} starts after the progression recorded on an earlier "
+                    f"phase ({first.isoformat()}); a therapy started after progression is the "
+                    "next line",
+                    file=row.get("_file"),
+                    line=row.get("_line"),
+                    field="line",
+                    expected="the next line number, or the progression date on the last phase",
+                    got=str(row["line"]),
+                )
+
+
+def _day(row: Any, column: str) -> date | None:
+    value: DateLike | None = row.get(column)
+    try:
+        return as_date(value)
+    except ValueError:
+        return None
+
+
+def _phase_conflict(row: Any, before: Any, message: str, start: date | None) -> None:
+    raise InputError(
+        f"{message} (the other row is on line {before.get('_line')})",
+        file=row.get("_file"),
+        line=row.get("_line"),
+        field="start_date",
+        expected="phases of one line one after the other, each with its own start date; "
+        "drugs given together belong in one row's regimen (joined by '+')",
+        got=start.isoformat() if start else "",
+    )
+
+
+def _check_unique_patients(rows: list[dict]) -> None:
+    seen: dict[str, int] = {}
+    for row in rows:
+        if row["patient_id"] in seen:
             raise InputError(
-                f"line {row['line']} of patient {row['patient_id']} is listed twice "
-                f"(first on line {seen[key]})",
+                f"patient {row['patient_id']} is listed twice (first on line "
+                f"{seen[row['patient_id']]})",
                 file=row["_file"],
                 line=row["_line"],
-                field="line",
-                expected="one row per line of therapy",
-                got=str(row["line"]),
+                field="patient_id",
+                expected="one row per patient",
+                got=row["patient_id"],
             )
-        seen[key] = row["_line"]
+        seen[row["patient_id"]] = row["_line"]
+
+
+def patient_info(row: dict[str, Any], *, reference_date: DateLike | None = None) -> PatientInfo:
+    """A patients.tsv row as the interpretation uses it; an empty cell stays None (unknown).
+
+    ``age`` is the age in whole years at ``reference_date`` (the latest sample) when
+    ``birth_date`` is given, else the ``age`` column.
+    """
+    age = row.get("age")
+    born = as_date(row.get("birth_date"))
+    reference = as_date(reference_date)
+    if born is not None and reference is not None:
+        age = (
+            reference.year - born.year - ((reference.month, reference.day) < (born.month, born.day))
+        )
+
+    def flag(column: str) -> bool | None:
+        value = row.get(column)
+        return None if value is None else value == "yes"
+
+    def number(column: str) -> float | None:
+        value = row.get(column)
+        return None if value is None else float(value)
+
+    return {
+        "patient_id": str(row["patient_id"]),
+        "age": int(age) if age is not None else None,
+        "sex": row.get("sex"),
+        "ecog": row.get("ecog"),
+        "transplant_eligible": flag("transplant_eligible"),
+        "weight_kg": number("weight_kg"),
+        "height_cm": number("height_cm"),
+        "isotype": row.get("isotype"),
+        "extramedullary": flag("extramedullary"),
+        "plasma_cell_leukaemia": flag("plasma_cell_leukaemia"),
+        "first_remission_months": number("first_remission_months"),
+    }
