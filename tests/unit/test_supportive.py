@@ -16,7 +16,18 @@ from mmresist.knowledge.load import load_knowledge
 ROOT = Path(__file__).resolve().parents[2]
 RULES = load_knowledge(ROOT / "resources" / "knowledge").rules["supportive_care"]
 BY_ID = {rule["id"]: rule for rule in RULES}
-TOPICS = {"renal", "bone", "infection", "anemia", "thrombosis", "neuropathy", "other"}
+TOPICS = {
+    "renal",
+    "bone",
+    "infection",
+    "anemia",
+    "thrombosis",
+    "neuropathy",
+    "cardiac",
+    "ocular",
+    "crs_icans",
+    "other",
+}
 SEVERITY = {"info": "info", "warning": "caution", "critical": "urgent"}
 DAY = date(2024, 6, 1)
 EPS = 0.01
@@ -275,8 +286,10 @@ def test_crcl_is_never_computed_and_egfr_is_not_used_as_crcl():
         ("ixazomib", {"SC-RENAL-IXA"}),
         ("selinexor", {"SC-RENAL-SELINEXOR"}),
         ("melphalan", {"SC-RENAL-MELPHALAN"}),
-        ("daratumumab", {"SC-RENAL-MAB-TCE-CART"}),
-        ("teclistamab", {"SC-RENAL-MAB-TCE-CART"}),
+        ("daratumumab", {"SC-RENAL-MAB-TCE"}),
+        ("teclistamab", {"SC-RENAL-MAB-TCE"}),
+        # CAR-T has a renal dose through its lymphodepletion, never "no adjustment".
+        ("ciltacabtagene autoleucel", {"SC-RENAL-CART-FLUDARABINE"}),
     ],
 )
 def test_renal_drug_notes_for_the_current_line(drug, expected):
@@ -442,7 +455,16 @@ def test_shape_order_and_determinism():
         if item["rule_id"] in BY_ID:
             assert item["status"] == BY_ID[item["rule_id"]]["status"]
     topics = {i["topic"] for i in first}
-    assert topics == {"renal", "bone", "infection", "anemia", "thrombosis", "neuropathy", "other"}
+    assert topics == {
+        "renal",
+        "bone",
+        "infection",
+        "anemia",
+        "thrombosis",
+        "neuropathy",
+        "crs_icans",
+        "other",
+    }
 
 
 def test_no_dose_table_for_a_drug_stopped_at_progression():
