@@ -282,13 +282,21 @@ def test_sections_not_computed_and_keys_of_later_versions(tmp_path):
     report["therapy_options"] = [option("talquetamab")]
     report["therapy_options"][0]["approval"] = {"region": "EU", "status": "approved"}
     report["therapy_options"][0]["benefit"] = {"trial": "NCT00000001", "endpoint": "PFS"}
-    report["findings"][0]["allele_state"] = "biallelic"
-    report["aggressive_relapse"] = {"status": "met", "basis": "new plasmacytoma"}
+    report["findings"][0]["allele_state"] = {"state": "biallelic", "basis": "copy number 0"}
+    report["findings"][0]["exposure"] = "predicted_not_exposed"
+    report["aggressive_relapse"] = {
+        "flag": True,
+        "message": "Needs rapid disease control: new plasmacytoma",
+        "basis": [{"criterion": "extramedullary"}],
+    }
     shown = summary.summary_data(report, json_sha256="0" * 64)
     assert shown["options"][0]["approval"] == "region: EU; status: approved"
     assert "endpoint: PFS" in shown["options"][0]["benefit"]
     assert any("biallelic" in line["detail"] for line in shown["findings"])
-    assert "new plasmacytoma" in shown["aggressive_relapse"]
+    assert shown["aggressive_relapse"] == "Needs rapid disease control: new plasmacytoma"
+    assert "predicted; not yet exposed" in [
+        item["exposure"] for line in shown["findings"] for item in line["implications"]
+    ]
     assert summary.pdf_bytes(json.dumps(report).encode()).startswith(b"%PDF-")
 
 

@@ -40,6 +40,7 @@ MAX_UNKNOWN_CRITERIA = 2
 # What changes the choice of drug comes first.
 IMPLICATION_ORDER = ("resistance", "sensitivity", "eligibility", "prognostic")
 SHOWN_MATCHES = ("eligible", "possible")
+EXPOSURE_WORDS = {"observed": "exposed", "predicted_not_exposed": "predicted; not yet exposed"}
 CAR_T_CLASSES = frozenset(name for name in DRUG_CLASS_LABELS if name.endswith("_car_t"))
 
 
@@ -87,6 +88,28 @@ def _words(value: Any) -> str:
     return str(value)
 
 
+def _state(allele_state: Any) -> str:
+    """The allele state of a finding ({state, basis}); unknown is left out of a summary line."""
+    if isinstance(allele_state, Mapping):
+        allele_state = allele_state.get("state")
+    return "" if allele_state in (None, "unknown") else _words(allele_state)
+
+
+def _exposure(value: Any) -> str:
+    text = _words(value)
+    return EXPOSURE_WORDS.get(text, text)
+
+
+def _headline(value: Any) -> str:
+    """A section another module owns, in one line: its message, else its flag or status."""
+    if isinstance(value, Mapping):
+        for key in ("message", "flag", "status"):
+            if value.get(key) is not None and value.get(key) != "":
+                return _words(value[key])
+        return ""
+    return _words(value)
+
+
 def _level_key(level: Any) -> int:
     return EVIDENCE_LEVELS.index(level) if level in EVIDENCE_LEVELS else len(EVIDENCE_LEVELS)
 
@@ -119,7 +142,7 @@ def key_findings(findings: list[dict[str, Any]] | None) -> tuple[list[dict[str, 
         detail = [
             _words(evidence.get("status")),
             f"VAF {evidence['vaf']:.2f}" if isinstance(evidence.get("vaf"), float) else "",
-            _words(entries[0].get("allele_state")),
+            _state(entries[0].get("allele_state")),
         ]
         key = (
             _implication_key(entries[0]["implication"]),
@@ -137,6 +160,7 @@ def key_findings(findings: list[dict[str, Any]] | None) -> tuple[list[dict[str, 
                     "implication": f["implication"],
                     "classes": _classes(f.get("drug_classes")),
                     "level": f["evidence_level"],
+                    "exposure": _exposure(f.get("exposure")),
                     "sources": _sources(f.get("sources")),
                 }
                 for f in entries
@@ -395,7 +419,7 @@ def summary_data(
             for s in report.get("samples") or ()
         ],
         "therapy": therapy_summary(report.get("therapy_history")),
-        "aggressive_relapse": _words(report.get("aggressive_relapse")),
+        "aggressive_relapse": _headline(report.get("aggressive_relapse")),
         "findings": findings,
         "more_findings": more_findings,
         "options": options,
