@@ -209,3 +209,11 @@ def test_monitoring_ends_when_the_drug_was_stopped_at_progression():
     assert "SC-CARDIAC-CARFILZOMIB" not in ids(items)
     # Zoster prophylaxis and HBV monitoring outlast the antibody.
     assert {"SC-VZV-CD38", "SC-HBV-SCREEN"} <= set(ids(items))
+
+
+def test_real_cockcroft_gault_chooses_the_fludarabine_band():
+    # (140 - 70) x 70 / (72 x 2.4) = 28.4 mL/min: below 30, fludarabine is not to be given.
+    items = care(["idecabtagene vicleucel"], labs=[creatinine(2.4)], patient=PATIENT)
+    item = find(items, "SC-RENAL-CART-FLUDARABINE")
+    assert item["severity"] == "urgent" and "not to give it below 30" in item["message"]
+    assert "28.4 mL/min" in find(items, "SC-DATA-CRCL")["message"]

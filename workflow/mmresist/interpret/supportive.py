@@ -59,10 +59,10 @@ def _creatinine_clearance(
 ) -> tuple[float, date] | None:
     """Cockcroft-Gault creatinine clearance from ``interpret.labs.creatinine_clearance``
     (the one place it is computed); None without a patient record or a creatinine."""
-    compute = getattr(lab_rules, "creatinine_clearance", None)
-    if compute is None or patient is None or not labs:
+    if patient is None or not labs:
         return None
-    result = compute(labs, patient)
+    # Read through the module so that there is one implementation (and tests can swap it).
+    result = lab_rules.creatinine_clearance(labs, patient)
     if result is None:
         return None
     value, when = result
