@@ -17,12 +17,15 @@ HEADERS = {
     "labs": "patient_id\tdate\ttest\tvalue\tunit",
     "cytogenetics": "patient_id\tdate\tabnormality\tclone_fraction\tmethod",
     "mrd": "patient_id\tdate\tmethod\tsensitivity\tresult\tvalue",
+    "patients": "patient_id\tbirth_date\tage\tsex\tecog\ttransplant_eligible\tweight_kg"
+    "\theight_cm\tisotype\textramedullary\tplasma_cell_leukaemia\tfirst_remission_months",
 }
 VALID = {
     "therapy_lines": "P1\t1\tVRd\t2020-01-01\t2020-06-01\tVGPR\t2021-01-01\t",
     "labs": "P1\t2024-01-02\tcreatinine\t1.1\tmg/dL",
     "cytogenetics": "P1\t2024-01-02\tt(4;14)\t0.8\tFISH",
     "mrd": "P1\t2024-01-02\tNGS\t1e-5\tnegative\t",
+    "patients": "P1\t1960-03-01\t\tF\t1\tyes\t64.5\t165\tigg kappa\tno\tno\t30",
 }
 
 
@@ -49,6 +52,9 @@ def test_therapy_rows_are_typed_and_canonical(tmp_path):
         "best_response": "VGPR",
         "progression_date": date(2021, 1, 1),
         "refractory": None,
+        "phase": None,
+        "stop_reason": None,
+        "intolerant": None,
         "_file": path,
         "_line": 2,
     }
@@ -92,10 +98,10 @@ def test_header_is_case_insensitive_and_comments_keep_line_numbers(tmp_path):
         ("therapy_lines", "P1\t1\tVRd\t2020-01-01\t\tnCR", "best_response", "one of sCR", "nCR"),
         (
             "therapy_lines",
-            "P1\t1\tVRd\t2020-01-01\t\t\t\tmaybe",
+            "P1\t2\tVRd\t2021-01-01\t\t\t\tlenalidomide+",
             "refractory",
-            "one of yes, no",
-            "maybe",
+            "joined by '+' mark those drugs",
+            "lenalidomide+",
         ),
         (
             "therapy_lines",
@@ -162,17 +168,55 @@ def test_labs_need_a_unit_column_even_though_flc_ratio_has_none(tmp_path):
     assert caught.value.field == "unit"
 
 
-def test_duplicate_therapy_line_names_both_lines(tmp_path):
+def test_rows_sharing_a_line_number_are_its_phases(tmp_path):
+    header = HEADERS["therapy_lines"] + "\tphase\tstop_reason\tintolerant"
+    path = write(
+        tmp_path,
+        "therapy_lines",
+        "P1\t1\tlenalidomide\t2020-09-01\t\t\t2023-05-02\t\tMaintenance\t\t",
+        "P2\t1\tRd\t2020-01-01\t\t\t\t\t\t\t",
+        "P1\t1\tVRd\t2020-01-06\t2020-04-20\tVGPR\t\t\tinduction\ttoxicity\tbortezomib",
+        "P1\t1\tASCT\t2020-06-01\t2020-06-01\t\t\t\ttransplant\t\t",
+        header=header,
+    )
+    rows = read_table(path, "therapy_lines")
+    assert [row["phase"] for row in rows] == ["maintenance", None, "induction", "transplant"]
+    assert rows[2]["stop_reason"] == "toxicity" and rows[2]["intolerant"] == "bortezomib"
+
+
+def test_phases_starting_on_the_same_day_name_both_lines(tmp_path):
     path = write(
         tmp_path,
         "therapy_lines",
         "P1\t1\tVRd\t2020-01-01",
         "P2\t1\tRd\t2020-01-01",
-        "P1\t1\tDKd\t2021-01-01",
+        "P1\t1\tDKd\t2020-01-01",
     )
     with pytest.raises(InputError) as caught:
         read_table(path, "therapy_lines")
-    assert (caught.value.line, caught.value.field) == (4, "line")
+    assert (caught.value.line, caught.value.field) == (4, "start_date")
+    assert "the other row is on line 2" in str(caught.value)
+
+
+def test_patients_rows_are_typed_and_a_second_row_is_refused(tmp_path):
+    from mmresist.io.clinical import patient_info
+
+    (row,) = read_table(write(tmp_path, "patients", VALID["patients"]), "patients")
+    assert (row["sex"], row["isotype"], row["ecog"]) == ("female", "IgG kappa", 1)
+    info = patient_info(row, reference_date="2024-02-29")
+    assert info["age"] == 63 and info["transplant_eligible"] is True
+    assert info["extramedullary"] is False and info["weight_kg"] == 64.5
+    sparse = read_table(write(tmp_path, "patients", "P2\t\t71\t\t\t\t\t\t\t\t\t"), "patients")
+    unknown = patient_info(sparse[0], reference_date="2024-02-29")
+    assert unknown["age"] == 71
+    # Nothing given, nothing assumed.
+    assert {key for key, value in unknown.items() if value is None} == set(unknown) - {
+        "patient_id",
+        "age",
+    }
+    with pytest.raises(InputError) as caught:
+        read_table(write(tmp_path, "patients", VALID["patients"], VALID["patients"]), "patients")
+    assert (caught.value.line, caught.value.field) == (3, "patient_id")
     assert "first on line 2" in str(caught.value)
 
 
@@ -352,6 +396,7 @@ def test_rows_as_read_hold_exactly_the_schema_columns_and_validate(tmp_path, kin
         "labs": "P1\t2024-01-02\tflc_ratio\t12.5\t",
         "cytogenetics": "P1\t2024-01-02\tgain(1q)\t\t",
         "mrd": "P2\t2024-01-02\tNGF\t2e-6\tpositive\t0.0001",
+        "patients": "P2\t\t80\tmale\t\tno\t\t\t\t\t\t",
     }
     schema = load_schema(kind)
     rows = read_table(write(tmp_path, kind, VALID[kind], more[kind]), kind)

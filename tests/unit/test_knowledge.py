@@ -107,6 +107,8 @@ def test_every_class_and_required_biomarker_present(knowledge):
         "anthracycline",
         "hdac_inhibitor",
         "xpo1_inhibitor",
+        "platinum",
+        "topoisomerase_inhibitor",
     }
     ids = {b["id"] for b in knowledge.biomarkers}
     for wanted in (

@@ -101,6 +101,9 @@ def test_output_has_exactly_the_contract_keys_and_iso_dates():
         "refractory_classes",
         "triple_class_refractory",
         "penta_refractory",
+        "intolerant_drugs",
+        "current_line",
+        "car_t_relapses",
         "last_exposure",
     }
     (entry,) = history["lines"]
@@ -115,6 +118,7 @@ def test_output_has_exactly_the_contract_keys_and_iso_dates():
         "progression_date",
         "refractory_drugs",
         "refractory_basis",
+        "phases",
     ]
     assert (entry["start_date"], entry["end_date"]) == ("2020-01-01", "2020-07-01")
     assert entry["progression_date"] == "2021-08-05"
@@ -171,7 +175,8 @@ def test_explicit_yes_and_no_override_the_rule():
         KNOWLEDGE,
     )
     first, second = history["lines"]
-    assert first["refractory_drugs"] == ["bortezomib", "dexamethasone", "lenalidomide"]
+    # `yes` marks the anti-myeloma drugs, never the steroid given with them.
+    assert first["refractory_drugs"] == ["bortezomib", "lenalidomide"]
     assert "refractory column: yes" in first["refractory_basis"]
     assert second["refractory_drugs"] == []
     assert "refractory column: no" in second["refractory_basis"]
@@ -361,7 +366,9 @@ def test_progression_on_maintenance_makes_only_the_maintenance_drugs_refractory(
     assert history["refractory_drugs"] == ["lenalidomide"]
     assert "bortezomib" in history["exposed_drugs"]
     assert "proteasome_inhibitor" not in history["refractory_classes"]
-    assert "not to bortezomib, dexamethasone, melphalan" in history["lines"][0]["refractory_basis"]
+    basis = history["lines"][0]["refractory_basis"]
+    assert basis.startswith("lenalidomide: progression")
+    assert "bortezomib, dexamethasone, melphalan: not refractory: given in an earlier part" in basis
 
 
 def test_progression_soon_after_a_transplant_without_maintenance_points_at_melphalan():
@@ -376,4 +383,185 @@ def test_no_response_and_explicit_yes_still_cover_every_drug_of_a_transplant_lin
     explicit = therapy_history(
         [line(1, "VRd+ASCT+lenalidomide", end=END, response="CR", refractory="yes")], KNOWLEDGE
     )
-    assert {"bortezomib", "lenalidomide", "melphalan"} <= set(explicit["refractory_drugs"])
+    # `yes` spares transplant conditioning and the steroid.
+    assert explicit["refractory_drugs"] == ["bortezomib", "lenalidomide"]
+
+
+# -- lines written as phases, refractory lists, intolerance, current line, CAR-T ---------
+
+
+def phase(number, regimen, name, start, end=None, *, response=None, progression=None):
+    row = line(number, regimen, start=start, end=end, response=response, progression=progression)
+    return {**row, "phase": name}
+
+
+def _three_phases(progression=date(2023, 5, 2)):
+    return [
+        {
+            **phase(1, "lenalidomide", "maintenance", date(2020, 9, 1), progression=progression),
+            "_line": 4,
+        },
+        {
+            **phase(1, "VRd", "induction", date(2020, 1, 6), date(2020, 4, 20), response="VGPR"),
+            "_line": 2,
+        },
+        {**phase(1, "ASCT", "transplant", date(2020, 6, 1), date(2020, 6, 1)), "_line": 3},
+    ]
+
+
+def test_phases_of_one_line_are_one_line_in_start_order():
+    history = therapy_history(_three_phases(), FakeKnowledge())
+    assert history["line_count"] == 1
+    (entry,) = history["lines"]
+    assert [p["phase"] for p in entry["phases"]] == ["induction", "transplant", "maintenance"]
+    assert entry["regimen"] == "VRd → ASCT → lenalidomide"
+    assert entry["best_response"] == "VGPR"
+    assert entry["progression_date"] == "2023-05-02"
+    assert entry["end_date"] is None
+
+
+def test_progression_on_maintenance_spares_induction_drugs_and_conditioning():
+    history = therapy_history(_three_phases(), FakeKnowledge())
+    assert history["refractory_drugs"] == ["lenalidomide"]
+    assert {"bortezomib", "dexamethasone", "melphalan"} <= set(history["exposed_drugs"])
+    basis = history["lines"][0]["refractory_basis"]
+    assert "lenalidomide: progression on therapy" in basis
+    # Lenalidomide was also in the induction: its last phase decides.
+    assert "bortezomib, dexamethasone: not refractory: progression" in basis
+
+
+def test_earlier_phase_without_end_date_is_bounded_by_the_next_phase():
+    rows = [
+        phase(1, "VRd", "induction", date(2020, 1, 6)),
+        {
+            **phase(1, "R", "maintenance", date(2020, 7, 1), progression=date(2022, 1, 3)),
+            "_line": 5,
+        },
+    ]
+    history = therapy_history(rows, KNOWLEDGE)
+    assert history["refractory_drugs"] == ["lenalidomide"]
+    assert "ended by 2020-07-01" in history["lines"][0]["refractory_basis"]
+
+
+def test_one_row_perseus_regimen_reads_consolidation_then_maintenance():
+    # D-VRd induction, ASCT, D-VRd consolidation, then DR maintenance on which it progressed.
+    knowledge = FakeKnowledge()
+    ABBREVIATIONS_EXTRA = {
+        "d-vrd": ["daratumumab", "bortezomib", "lenalidomide", "dexamethasone"],
+        "dr": ["daratumumab", "lenalidomide"],
+    }
+    original = knowledge.resolve_regimen
+
+    def resolve(text):
+        key = text.strip().lower()
+        return list(ABBREVIATIONS_EXTRA[key]) if key in ABBREVIATIONS_EXTRA else original(text)
+
+    knowledge.resolve_regimen = resolve
+    row = line(1, "D-VRd+ASCT+D-VRd+DR", start=date(2019, 1, 1), progression=date(2023, 6, 1))
+    history = therapy_history([row], knowledge)
+    assert history["refractory_drugs"] == ["daratumumab", "lenalidomide"]
+    assert "bortezomib" in history["exposed_drugs"]
+
+
+def test_refractory_list_marks_those_drugs_and_clears_the_other_anti_myeloma_drugs():
+    row = line(1, "DKd", end=END, response="PR", refractory="carfilzomib")
+    history = therapy_history([row], KNOWLEDGE)
+    assert history["refractory_drugs"] == ["carfilzomib"]
+    progressed = line(1, "DKd", progression=date(2020, 3, 1), refractory="daratumumab")
+    # The steroid keeps the rule's verdict; carfilzomib is cleared by the list.
+    assert therapy_history([progressed], KNOWLEDGE)["refractory_drugs"] == [
+        "daratumumab",
+        "dexamethasone",
+    ]
+
+
+def test_refractory_list_naming_a_drug_not_in_the_row_is_refused():
+    with pytest.raises(InputError) as caught:
+        therapy_history([line(1, "Kd", refractory="pomalidomide")], KNOWLEDGE)
+    assert (caught.value.field, caught.value.got) == ("refractory", "pomalidomide")
+
+
+def test_intolerance_is_recorded_only_for_the_drugs_named():
+    rows = [
+        {**line(1, "VRd", end=END, response="VGPR"), "stop_reason": "toxicity"},
+        {
+            **line(2, "DKd", start=date(2021, 1, 1), end=date(2021, 2, 1), response="SD"),
+            "stop_reason": "toxicity",
+            "intolerant": "carfilzomib",
+        },
+    ]
+    history = therapy_history(rows, KNOWLEDGE)
+    # Toxicity on VRd names no drug: nothing is guessed.
+    assert history["intolerant_drugs"] == ["carfilzomib"]
+    assert history["lines"][1]["phases"][0]["stop_reason"] == "toxicity"
+    with pytest.raises(InputError) as caught:
+        therapy_history([{**rows[1], "intolerant": "bortezomib"}], KNOWLEDGE)
+    assert caught.value.field == "intolerant"
+
+
+def test_current_line_is_the_one_still_given():
+    rows = [
+        line(1, "VRd", end=END, response="VGPR", progression=date(2021, 1, 1)),
+        line(2, "Kd", start=date(2021, 2, 1)),
+    ]
+    history = therapy_history(rows, KNOWLEDGE, reference_date="2021-06-01")
+    assert history["current_line"] == {
+        "line": 2,
+        "regimen": "Kd",
+        "drugs": ["carfilzomib", "dexamethasone"],
+        "drug_classes": ["glucocorticoid", "proteasome_inhibitor"],
+        "start_date": "2021-02-01",
+    }
+    rows[1]["progression_date"] = date(2021, 5, 1)
+    assert therapy_history(rows, KNOWLEDGE)["current_line"] is None
+
+
+def test_relapse_after_car_t_is_recorded_whatever_the_interval():
+    classes = {**CLASSES, "idecabtagene vicleucel": ["bcma_car_t"]}
+    rows = [
+        line(1, "idecabtagene vicleucel", start=date(2022, 8, 15), progression=date(2023, 4, 17))
+    ]
+    history = therapy_history(rows, FakeKnowledge(classes), reference_date="2023-05-01")
+    assert history["car_t_relapses"] == [
+        {
+            "drug": "idecabtagene vicleucel",
+            "infusion_date": "2022-08-15",
+            "progression_date": "2023-04-17",
+        }
+    ]
+    # A one-time infusion: not refractory by IMWG (245 days), not "ongoing", not current.
+    assert history["refractory_drugs"] == []
+    assert history["current_line"] is None
+    assert history["last_exposure"]["bcma_car_t"]["ongoing"] is False
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            [
+                phase(1, "VRd", "induction", START),
+                {**phase(1, "R", "maintenance", START), "_line": 9},
+            ],
+            "start on the same day",
+        ),
+        (
+            [
+                phase(1, "VRd", "induction", START, date(2020, 6, 1)),
+                {**phase(1, "R", "maintenance", date(2020, 5, 1)), "_line": 9},
+            ],
+            "starts before the previous one ended",
+        ),
+        (
+            [
+                phase(1, "VRd", "induction", START, date(2020, 6, 1), progression=date(2020, 6, 1)),
+                {**phase(1, "R", "maintenance", date(2020, 7, 1)), "_line": 9},
+            ],
+            "next line",
+        ),
+    ],
+)
+def test_conflicting_phases_are_refused(rows, message):
+    with pytest.raises(InputError, match=message) as caught:
+        therapy_history(rows, KNOWLEDGE)
+    assert caught.value.line == 9
