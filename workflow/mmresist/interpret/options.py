@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from mmresist.interpret.labs import canonical_value, latest_per_test
-from mmresist.model import Finding, LabRow, TherapyHistory
+from mmresist.model import Finding, LabRow, PatientInfo, TherapyHistory
 
 if TYPE_CHECKING:
     from mmresist.knowledge.load import Knowledge
@@ -82,6 +82,7 @@ def therapy_options(
     findings: list[Finding],
     labs: list[LabRow] | None = None,
     max_options: int = 10,
+    patient: PatientInfo | None = None,
 ) -> list[dict] | None:
     """Ranked relapse options, or ``None`` without a therapy history (unknown, not "none").
 
@@ -90,6 +91,8 @@ def therapy_options(
     labs rows of ``clinical.read_table``. Each option is ``{rank, regimen, drugs,
     drug_classes, status, score, rationale: [{rule, text, sources}], cautions,
     evidence_level, sources}``; ``max_options`` of them, plus any tied with the last.
+    ``patient`` holds the patients.tsv characteristics (None when not given); no rule here
+    reads it yet.
     """
     if therapy_history is None:
         return None

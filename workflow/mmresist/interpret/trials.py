@@ -31,6 +31,7 @@ from mmresist.model import (
     CytogeneticsRow,
     Finding,
     LabRow,
+    PatientInfo,
     TherapyHistory,
     TherapyLine,
     VariantCall,
@@ -90,10 +91,14 @@ def match_trials(
     cytogenetics: list[CytogeneticsRow] | None,
     labs: list[LabRow] | None,
     age: int | None = None,
+    patient: PatientInfo | None = None,
 ) -> list[dict]:
     """report.json ``trials`` rows for one patient: eligible and possible trials, and ineligible
-    ones that are genomically relevant, sorted by match, relevance, then registry id."""
-    patient = _Patient(
+    ones that are genomically relevant, sorted by match, relevance, then registry id.
+    ``patient``: patients.tsv characteristics (its age is used when ``age`` is not given)."""
+    if age is None and patient is not None:
+        age = patient["age"]
+    context = _Patient(
         knowledge=knowledge,
         history=therapy_history if therapy_history and therapy_history.get("lines") else None,
         findings=list(findings or []),
@@ -105,7 +110,7 @@ def match_trials(
     )
     rows = []
     for trial in knowledge.trials:
-        row = _match_trial(trial, patient)
+        row = _match_trial(trial, context)
         if row["match"] != "ineligible" or row["genomically_relevant"]:
             rows.append(row)
     rows.sort(
