@@ -1,6 +1,7 @@
-"""Trial matching: each criterion type to met/unmet/unknown, the three match states and the
-listing rule, on the real curated trials where they carry the criterion and on one-criterion
-trials otherwise."""
+"""Trial matching: each criterion type to met/unmet/unknown, the match states (closed for a
+trial that no longer enrols) and the listing rule, the registry-status gate and resistance
+findings against a trial's target, on the real curated trials where they carry the criterion
+and on one-criterion trials otherwise."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from mmresist.interpret.matching import match_biomarkers
 from mmresist.interpret.therapy import therapy_history
-from mmresist.interpret.trials import match_trials
+from mmresist.interpret.trials import MATCH_ORDER, match_trials
 from mmresist.knowledge.load import load_knowledge
 from mmresist.model import CopyNumberCall, VariantCall
 
@@ -26,8 +27,12 @@ KEYS = {
     "phase",
     "status",
     "status_checked",
+    "status_date",
+    "status_basis",
+    "status_source",
     "status_as_seen",
     "match",
+    "criteria_match",
     "met",
     "unmet",
     "unknown",
@@ -118,6 +123,16 @@ def run(knowledge, *, lines=None, variants=(), copy_number=(), cytogenetics=None
     )
 
 
+# A synthetic trial's registry status: recruiting, dated and checked the same month.
+OPEN = {
+    "status": "recruiting",
+    "status_checked": "2026-01-01",
+    "status_date": "2026-01-01",
+    "status_basis": "registry",
+    "status_source": "NCT99999999",
+}
+
+
 def by_id(rows, trial_id):
     found = [row for row in rows if row["id"] == trial_id]
     assert found, f"{trial_id} not listed"
@@ -132,8 +147,7 @@ def single(knowledge, criterion, **patient):
         "short_name": "TEST",
         "title": "test trial",
         "phase": "2",
-        "status": "recruiting",
-        "status_checked": "2026-01-01",
+        **OPEN,
         "targets": [],
         "drug_classes": [],
         "criteria": [{"id": "c", "kind": "inclusion", "text": "CRIT", **criterion}],
@@ -147,10 +161,15 @@ def single(knowledge, criterion, **patient):
     return rows[0]
 
 
+def criteria_only(row, state):
+    """The row's sentences of one state without the registry-status line."""
+    return [text for text in row[state] if not text.startswith("Registry status:")]
+
+
 def outcome(row):
-    states = [state for state in ("met", "unmet", "unknown") if row[state]]
+    states = [state for state in ("met", "unmet", "unknown") if criteria_only(row, state)]
     assert len(states) == 1, row
-    return states[0], row[states[0]][0]
+    return states[0], criteria_only(row, states[0])[0]
 
 
 # ---------------------------------------------------------------------------
@@ -365,7 +384,14 @@ INCLUSION_SCENARIOS = [
     ({"type": "age", "min": 18}, {"age": 67}, "met", "age 67 (needs ≥18)"),
     ({"type": "age", "max": 75}, {"age": 80}, "unmet", "age 80 (needs ≤75)"),
     ({"type": "age", "min": 18}, {}, "unknown", "age not in the inputs"),
-    ({"type": "ecog", "max": 1}, {"lines": TCR_LINES, "age": 60}, "unknown", "ECOG ≤1: not in"),
+    ({"type": "ecog", "max": 1}, {"lines": TCR_LINES, "age": 60}, "unknown", "ECOG not in the"),
+    ({"type": "ecog", "max": 1}, {"patient": {"ecog": 1}}, "met", "ECOG 1 (needs ≤1)"),
+    ({"type": "ecog", "max": 1}, {"patient": {"ecog": 2}}, "unmet", "ECOG 2 (needs ≤1)"),
+    ({"type": "ecog", "max": 1}, {"patient": {"ecog": None}}, "unknown", "ECOG not in the"),
+    ({"type": "age", "max": 75}, {"patient": {"age": 80}}, "unmet", "age 80 (needs ≤75)"),
+    ({"type": "extramedullary"}, {"patient": {"extramedullary": True}}, "met", "yes"),
+    ({"type": "extramedullary"}, {"patient": {"extramedullary": False}}, "unmet", "no"),
+    ({"type": "extramedullary"}, {"patient": {"extramedullary": None}}, "unknown", "not recorded"),
     ({"type": "other"}, {"lines": TCR_LINES}, "unknown", "not assessable from the inputs"),
 ]
 
@@ -391,6 +417,7 @@ def _relevant_single(knowledge, criterion, patient):
         "id": "TR-TEST",
         "nct_id": "NCT99999999",
         "title": "test trial",
+        **OPEN,
         "drug_classes": ["mek_inhibitor"],
         "criteria": [{"id": "c", "kind": "inclusion", "text": "CRIT", **criterion}],
     }
@@ -445,6 +472,7 @@ def test_exclusion_criterion(knowledge, criterion, patient, expected):
         "id": "TR-TEST",
         "nct_id": "NCT99999999",
         "title": "test",
+        **OPEN,
         "drug_classes": ["mek_inhibitor"],
         "criteria": [{"id": "c", "text": "NOT X", **criterion}],
     }
@@ -495,6 +523,7 @@ def test_groups(knowledge, kind, parts, expected):
         "id": "TR-TEST",
         "nct_id": "NCT99999999",
         "title": "test",
+        **OPEN,
         "drug_classes": ["mek_inhibitor"],
         "criteria": [{"id": "c", "kind": "inclusion", "text": "GROUP", **criterion}],
     }
@@ -505,15 +534,19 @@ def test_groups(knowledge, kind, parts, expected):
     assert state == expected, text
 
 
-def test_linker_mm1_triple_class_refractory_is_eligible(knowledge):
+def test_linker_mm1_triple_class_refractory_fits_but_is_closed(knowledge):
     rows = run(knowledge, lines=TCR_LINES)
     row = by_id(rows, "TR-LINKER-MM1")
-    assert row["match"] == "eligible"
-    assert not row["unmet"] and not row["unknown"]
-    assert "refractory to anti-CD38: yes (line 2 DRd)" in row["met"][0]
+    # Every criterion holds, but the trial no longer enrols: evidence only, never eligible.
+    assert row["match"] == "closed" and row["criteria_match"] == "eligible"
+    assert row["unmet"] == [
+        "Registry status: active, not recruiting (regulator of 2025-07-02, checked "
+        "2026-12-06): not enrolling, listed as evidence only"
+    ]
+    assert any("refractory to anti-CD38: yes (line 2 DRd)" in text for text in row["met"])
     # Without the therapy table the same any_of cannot be judged.
     row = by_id(run(knowledge), "TR-LINKER-MM1")
-    assert row["match"] == "possible" and "no therapy history" in row["unknown"][0]
+    assert row["criteria_match"] == "possible" and "no therapy history" in row["unknown"][0]
 
 
 # ---------------------------------------------------------------------------
@@ -522,29 +555,36 @@ def test_linker_mm1_triple_class_refractory_is_eligible(knowledge):
 def test_t11_14_patient_and_venetoclax_trials(knowledge):
     rows = run(knowledge, lines=TCR_LINES, cytogenetics=[cyto("t(11;14)", 0.8)])
     canova = by_id(rows, "TR-CANOVA")
-    assert canova["match"] == "possible"  # the 'progression' criterion is free text
-    assert canova["unknown"] == [
+    assert canova["match"] == "closed"
+    assert canova["criteria_match"] == "possible"  # the 'progression' criterion is free text
+    assert (
         "Progression on or within 60 days of the last line: not assessable from the inputs"
-    ]
+        in (canova["unknown"])
+    )
     assert any(text.startswith("t(11;14) by central FISH: ") for text in canova["met"])
     assert canova["genomically_relevant"]
     assert any("BM-T1114-VEN" in reason for reason in canova["relevance"])
     sonro = by_id(rows, "TR-SONROTOCLAX")
-    assert sonro["match"] == "eligible" and sonro["genomically_relevant"]
+    # Every criterion holds, but an unknown registry status leaves it possible at best.
+    assert sonro["match"] == "possible" and sonro["criteria_match"] == "eligible"
+    assert sonro["genomically_relevant"]
+    assert any("registry status unknown" in text for text in sonro["unknown"])
     mydrug = by_id(rows, "TR-MYDRUG")
     assert mydrug["match"] == "possible"
     assert any("one alternative holds: t(11;14)" in text for text in mydrug["met"])
-    # BELLINI fails on PI-refractoriness but is listed: t(11;14) bears on venetoclax.
+    # BELLINI (completed) fails on PI-refractoriness but is listed: t(11;14) bears on
+    # venetoclax.
     bellini = by_id(rows, "TR-BELLINI")
-    assert bellini["match"] == "ineligible" and bellini["genomically_relevant"]
+    assert bellini["match"] == "closed" and bellini["criteria_match"] == "ineligible"
+    assert bellini["genomically_relevant"]
     assert any("refractory to proteasome inhibitor: yes" in text for text in bellini["unmet"])
 
 
 def test_t11_14_with_prior_pomalidomide_is_ineligible_for_canova(knowledge):
     lines = [*TCR_LINES, line(3, "DPd", "2022-02-01", "2022-10-01", "2022-09-01")]
     canova = by_id(run(knowledge, lines=lines, cytogenetics=[cyto("t(11;14)")]), "TR-CANOVA")
-    assert canova["match"] == "ineligible"
-    assert canova["unmet"] == [
+    assert canova["criteria_match"] == "ineligible"
+    assert criteria_only(canova, "unmet") == [
         "No prior pomalidomide: excluded, exposed to pomalidomide: yes (line 3 DPd)"
     ]
 
@@ -552,13 +592,13 @@ def test_t11_14_with_prior_pomalidomide_is_ineligible_for_canova(knowledge):
 def test_without_cytogenetics_a_t11_14_trial_is_possible(knowledge):
     sonro = by_id(run(knowledge, lines=TCR_LINES), "TR-SONROTOCLAX")
     assert sonro["match"] == "possible"
-    assert "no cytogenetics in the inputs" in sonro["unknown"][0]
+    assert any("no cytogenetics in the inputs" in text for text in sonro["unknown"])
 
 
 def test_bcma_exposed_patient_and_bcma_naive_trial(knowledge):
     rows = run(knowledge, lines=BCMA_LINES)
     majestec = by_id(rows, "TR-MAJESTEC-3")
-    assert majestec["match"] == "ineligible"
+    assert majestec["match"] == "closed" and majestec["criteria_match"] == "ineligible"
     assert majestec["genomically_relevant"]
     assert "patient has received BCMA-directed therapy" in majestec["relevance"]
     assert (
@@ -568,29 +608,34 @@ def test_bcma_exposed_patient_and_bcma_naive_trial(knowledge):
     # A verified:false BCMA-naive exclusion is reported unknown, not as a mismatch.
     cartitude = by_id(rows, "TR-CARTITUDE-4")
     assert any(
-        text.startswith("BCMA-therapy-naive (unverified): excluded")
+        text.startswith("No prior BCMA-directed therapy (the sponsor's exclusion list")
+        and "criterion unverified" in text
         for text in cartitude["unknown"]
     )
-    # A GPRC5D trial that allows prior BCMA therapy is open to this patient (3 lines,
-    # triple-class exposed): 'allowed' is informational and met.
+    # A GPRC5D trial that allowed prior BCMA therapy fits this patient (3 lines, triple-class
+    # exposed; 'allowed' is informational and met) but no longer enrols.
     monumental = by_id(rows, "TR-MONUMENTAL-1")
-    assert monumental["match"] == "eligible"
+    assert monumental["match"] == "closed" and monumental["criteria_match"] != "ineligible"
     assert any("allowed (not a restriction)" in text for text in monumental["met"])
 
 
 def test_no_therapy_table_means_possible_never_eligible(knowledge):
     rows = run(knowledge)
-    assert rows and all(row["match"] == "possible" for row in rows)
+    assert rows and all(row["match"] in ("possible", "closed") for row in rows)
+    assert all(row["criteria_match"] == "possible" for row in rows)
     assert len(rows) == len(knowledge.trials)
     bellini = by_id(rows, "TR-BELLINI")
-    assert bellini["met"] == []
-    assert all("no therapy history" in text for text in bellini["unknown"])
+    assert criteria_only(bellini, "met") == []
+    unknown = criteria_only(bellini, "unknown")
+    assert [text for text in unknown if "no therapy history" not in text] == [
+        "ECOG performance status 0-2: ECOG not in the inputs (needs ≤2)"
+    ]
 
 
 def test_ineligible_without_relevance_is_not_listed(knowledge):
     rows = run(knowledge, lines=TCR_LINES)
     assert "TR-BELLINI" not in {row["id"] for row in rows}  # PI-refractory, no findings
-    assert all(row["genomically_relevant"] for row in rows if row["match"] == "ineligible")
+    assert all(row["genomically_relevant"] for row in rows if row["criteria_match"] == "ineligible")
 
 
 def test_kras_finding_makes_mydrug_relevant(knowledge):
@@ -611,13 +656,142 @@ def test_output_shape_order_and_determinism(knowledge):
     for row in rows:
         assert set(row) == KEYS
         assert row["nct_id"]
-        assert row["match"] in ("eligible", "possible", "ineligible")
+        assert row["match"] in MATCH_ORDER
         assert row["genomically_relevant"] == bool(row["relevance"])
-    keys = [
-        (("eligible", "possible", "ineligible").index(r["match"]), not r["genomically_relevant"])
-        for r in rows
-    ]
+    keys = [(MATCH_ORDER.index(r["match"]), not r["genomically_relevant"]) for r in rows]
     assert keys == sorted(keys)
     # A trial registered outside ClinicalTrials.gov carries its registry id.
     no_history = run(knowledge)
     assert by_id(no_history, "TR-NCI-2023-05384")["nct_id"] == "NCI-2023-05384"
+
+
+# ---------------------------------------------------------------------------
+# Registry status: closed, unknown, stale
+# ---------------------------------------------------------------------------
+def _one(knowledge, status_fields, **patient):
+    trial = {
+        "id": "TR-TEST",
+        "nct_id": "NCT99999999",
+        "short_name": "TEST",
+        "title": "test trial",
+        "drug_classes": ["mek_inhibitor"],
+        "criteria": [{"id": "c", "kind": "inclusion", "text": "CRIT", "type": "age", "min": 18}],
+        **status_fields,
+    }
+    local = copy.copy(knowledge)
+    local.trials = [trial]
+    (row,) = run(local, age=60, **patient)
+    return row
+
+
+@pytest.mark.parametrize(
+    ("fields", "match", "state", "words"),
+    [
+        (OPEN, "eligible", "met", "recruiting (registry record of 2026-01-01, checked 2026-01-01)"),
+        (
+            {**OPEN, "status": "completed"},
+            "closed",
+            "unmet",
+            "completed (registry record of 2026-01-01, checked 2026-01-01): not enrolling",
+        ),
+        (
+            {**OPEN, "status": "active_not_recruiting", "status_date": None},
+            "closed",
+            "unmet",
+            "active, not recruiting (undated registry record",
+        ),
+        ({"status": "unknown", "status_checked": None}, "possible", "unknown", "status unknown"),
+        (
+            {**OPEN, "status_date": "2023-05-23"},
+            "possible",
+            "unknown",
+            "31 months old when checked (more than 24), so recruitment is unconfirmed",
+        ),
+        ({**OPEN, "status_date": None}, "possible", "unknown", "undated, so recruitment is"),
+        ({**OPEN, "status_date": "2024-01"}, "eligible", "met", "registry record of 2024-01"),
+    ],
+)
+def test_registry_status_gate(knowledge, fields, match, state, words):
+    row = _one(knowledge, fields)
+    assert row["match"] == match
+    assert row["criteria_match"] == "eligible"
+    status_line = row[state][0]
+    assert status_line.startswith("Registry status: ") and words in status_line, status_line
+
+
+def test_the_curated_policy_is_what_the_gate_reads(knowledge):
+    assert knowledge.rules["trial_status"]["recruiting_max_age_months"] == 24
+
+
+def test_no_curated_trial_is_eligible_without_a_current_enrolling_status(knowledge):
+    rows = run(knowledge, lines=BCMA_LINES, cytogenetics=[cyto("t(11;14)")])
+    statuses = {trial["id"]: trial["status"] for trial in knowledge.trials}
+    for row in rows:
+        if row["match"] == "eligible":
+            assert statuses[row["id"]] in ("recruiting", "not_yet_recruiting"), row["id"]
+        if statuses[row["id"]] in ("completed", "active_not_recruiting", "terminated"):
+            assert row["match"] == "closed", row["id"]
+
+
+# ---------------------------------------------------------------------------
+# Resistance findings against the trial's target
+# ---------------------------------------------------------------------------
+def _target_trial(knowledge, classes, **patient):
+    trial = {
+        "id": "TR-TEST",
+        "nct_id": "NCT99999999",
+        "short_name": "TEST",
+        "title": "test trial",
+        **OPEN,
+        "targets": sorted({cls.split("_")[0] for cls in classes}),
+        "drug_classes": classes,
+        "criteria": [{"id": "c", "kind": "inclusion", "text": "CRIT", "type": "age", "min": 18}],
+    }
+    local = copy.copy(knowledge)
+    local.trials = [trial]
+    rows = run(local, age=60, **patient)
+    return rows[0] if rows else None
+
+
+def test_bcma_loss_is_unmet_for_a_bcma_trial_and_quoted(knowledge):
+    deletion = [CopyNumberCall(SAMPLE, "TNFRSF17", "homozygous_deletion")]
+    row = _target_trial(knowledge, ["bcma_bispecific"], copy_number=deletion, lines=BCMA_LINES)
+    assert row is not None and row["match"] == "ineligible"
+    (text,) = row["unmet"]
+    assert text.startswith("No resistance finding against the trial's target (BCMA bispecific)")
+    assert "TNFRSF17" in text and "BM-TNFRSF17-BIALLELIC-TCE" in text and "both alleles" in text
+
+
+def test_bcma_loss_leaves_a_gprc5d_trial_alone(knowledge):
+    deletion = [CopyNumberCall(SAMPLE, "TNFRSF17", "homozygous_deletion")]
+    row = _target_trial(knowledge, ["gprc5d_bispecific"], copy_number=deletion)
+    assert row is not None and row["match"] == "eligible"
+    assert not any("TNFRSF17" in text for text in row["unmet"] + row["unknown"])
+
+
+def test_target_finding_strength_decides_unmet_or_unknown(knowledge):
+    # BCMA p.Arg27Pro: level C against BCMA bispecifics (engager binding lost), so unmet;
+    # only inferred (level E, one allele) against CAR-T, so unknown: confirm expression.
+    r27p = [variant("TNFRSF17", "R27P")]
+    row = _target_trial(knowledge, ["bcma_bispecific"], variants=r27p, lines=BCMA_LINES)
+    assert row is not None and row["match"] == "ineligible"
+    assert any("BM-TNFRSF17-R27P" in text for text in row["unmet"])
+    row = _target_trial(knowledge, ["bcma_car_t"], variants=r27p)
+    assert row is not None and row["match"] == "possible"
+    assert any(
+        "BM-TNFRSF17-ECD-CART" in text and "confirm target expression" in text
+        for text in row["unknown"]
+    )
+
+
+def test_a_resistance_finding_never_makes_its_class_relevant(knowledge):
+    # NRAS Q61 argues against bortezomib: proteasome-inhibitor trials are not "relevant".
+    rows = run(knowledge, lines=TCR_LINES, variants=[variant("NRAS", "Q61R")])
+    for trial_id in ("TR-APEX", "TR-NCT03170882"):
+        listed = [row for row in rows if row["id"] == trial_id]
+        assert not any(row["genomically_relevant"] for row in listed), listed
+    # NRAS is not the proteasome: the finding adds no criterion to a PI trial either.
+    row = _target_trial(
+        knowledge, ["proteasome_inhibitor"], variants=[variant("NRAS", "Q61R")], lines=TCR_LINES
+    )
+    assert row is not None and row["match"] == "eligible"

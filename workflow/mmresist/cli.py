@@ -100,7 +100,20 @@ def _run_patient(args) -> int:
         f"{len(report['variants'])} panel variants, {len(report['findings'])} findings",
         file=sys.stderr,
     )
+    _print_peak_memory()
     return 0
+
+
+def _print_peak_memory() -> None:
+    """Peak resident memory of this job's largest process (itself or a worker it waited
+    for), for its log; benchmarks/cohort.py reads it."""
+    import resource
+
+    peaks = [
+        resource.getrusage(who).ru_maxrss
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    ]
+    print(f"mmresist: peak memory {max(peaks) / 1024:.0f} MiB", file=sys.stderr)
 
 
 def _annotated(pairs: Sequence[str]) -> dict[str, str]:
@@ -158,6 +171,7 @@ def _run_pdf(args) -> int:
     from mmresist.report.summary import write_pdf
 
     write_pdf(report_path=args.report, pdf_path=args.pdf)
+    _print_peak_memory()
     return 0
 
 
@@ -203,6 +217,42 @@ def _run_knowledge(args) -> int:
     raise AssertionError(args.action)
 
 
+def _run_trials(args) -> int:
+    from datetime import date
+    from pathlib import Path
+
+    from mmresist.io.files import atomic_write_text
+    from mmresist.knowledge import trial_status
+
+    directory = Path(args.knowledge_dir)
+    if args.action == "status":
+        import yaml
+
+        document = yaml.safe_load((directory / "trials.yaml").read_text(encoding="utf-8"))
+        policy = document.get("status_policy") or {}
+        summary = trial_status.status_summary(
+            document["trials"], policy.get("recruiting_max_age_months")
+        )
+        print(summary)
+        return 0
+    if args.action == "refresh":
+        export = trial_status.read_export(args.export)
+        checked = args.checked or date.today().isoformat()
+        result = trial_status.refresh_trials(directory, export, checked=checked)
+        print(result.report())
+        if args.dry_run:
+            print("mmresist: dry run, trials.yaml not written", file=sys.stderr)
+            return 0
+        atomic_write_text(directory / "trials.yaml", result.text)
+        print(
+            f"mmresist: {len(result.changed)} trials changed in {directory / 'trials.yaml'}; "
+            "run 'mmresist knowledge validate' and 'make knowledge'",
+            file=sys.stderr,
+        )
+        return 0
+    raise AssertionError(args.action)
+
+
 def _run_resources(args) -> int:
     from mmresist.ingest.reference import download
 
@@ -244,6 +294,22 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("gene")
     show.add_argument("--dir", default="resources/knowledge")
 
+    trials = subparsers.add_parser("trials", help="registry statuses of the curated trials")
+    trial_actions = trials.add_subparsers(dest="action", required=True)
+    refresh = trial_actions.add_parser(
+        "refresh", help="update trials.yaml statuses from a saved ClinicalTrials.gov export"
+    )
+    refresh.add_argument(
+        "--from", dest="export", required=True, help="ClinicalTrials.gov API v2 JSON export"
+    )
+    refresh.add_argument("--knowledge-dir", default="resources/knowledge")
+    refresh.add_argument(
+        "--checked", help="date the export was downloaded (YYYY-MM-DD; default: today)"
+    )
+    refresh.add_argument("--dry-run", action="store_true", help="report, do not write")
+    status = trial_actions.add_parser("status", help="how many trials have a known status")
+    status.add_argument("--knowledge-dir", default="resources/knowledge")
+
     from mmresist.ingest.reference import ENSEMBL_RELEASE
 
     resources = subparsers.add_parser("resources", help="reference files for annotation")
@@ -284,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pdf": _run_pdf,
         "cohort": _run_cohort,
         "knowledge": _run_knowledge,
+        "trials": _run_trials,
         "resources": _run_resources,
     }
     try:

@@ -1,7 +1,10 @@
 """Trial matching: every criterion of every curated trial read against one patient.
 
 Each criterion is met, unmet or unknown, with the data it used in words; missing data is
-unknown, never met. ``docs/reasoning.md`` ("Trial matching") gives the rules.
+unknown, never met. A trial that no longer enrols is ``closed`` (evidence only), one whose
+registry status is unknown or unconfirmed is at best ``possible``, and a resistance finding
+against the trial's own target is an unmet criterion. ``docs/reasoning.md`` ("Trial
+matching") gives the rules.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from mmresist.interpret.criteria import (
 from mmresist.interpret.labs import canonical_value, latest_per_test
 from mmresist.interpret.matching import cyto_records, match_biomarkers
 from mmresist.interpret.therapy import FALLBACK_CLASSES
+from mmresist.interpret.trial_gates import registry_status, target_findings
 from mmresist.io.tabular import iso_text
 from mmresist.knowledge.spec import parse_spec
 from mmresist.model import (
@@ -41,7 +45,7 @@ from mmresist.vocab import DRUG_CLASS_LABELS, IMPLICATIONS
 if TYPE_CHECKING:
     from mmresist.knowledge.load import Knowledge
 
-MATCH_ORDER = ("eligible", "possible", "ineligible")
+MATCH_ORDER = ("eligible", "possible", "ineligible", "closed")
 THERAPY_TYPES = frozenset(
     {
         "prior_lines",
@@ -93,11 +97,14 @@ def match_trials(
     age: int | None = None,
     patient: PatientInfo | None = None,
 ) -> list[dict]:
-    """report.json ``trials`` rows for one patient: eligible and possible trials, and ineligible
-    ones that are genomically relevant, sorted by match, relevance, then registry id.
-    ``patient``: patients.tsv characteristics (its age is used when ``age`` is not given)."""
+    """report.json ``trials`` rows for one patient: eligible and possible trials; ineligible
+    ones that are genomically relevant; closed ones whose criteria the patient would have met
+    (or that are relevant), as evidence only. Sorted by match, relevance, then registry id.
+    ``patient``: patients.tsv characteristics (ECOG, extramedullary disease; its age is used
+    when ``age`` is not given)."""
     if age is None and patient is not None:
-        age = patient["age"]
+        age = patient.get("age")
+    policy = (knowledge.rules or {}).get("trial_status") or {}
     context = _Patient(
         knowledge=knowledge,
         history=therapy_history if therapy_history and therapy_history.get("lines") else None,
@@ -107,11 +114,13 @@ def match_trials(
         cytogenetics=list(cytogenetics) if cytogenetics else None,
         labs=list(labs) if labs else None,
         age=age,
+        info=patient,
+        max_status_age=policy.get("recruiting_max_age_months"),
     )
     rows = []
     for trial in knowledge.trials:
         row = _match_trial(trial, context)
-        if row["match"] != "ineligible" or row["genomically_relevant"]:
+        if _listed(row):
             rows.append(row)
     rows.sort(
         key=lambda r: (
@@ -122,6 +131,17 @@ def match_trials(
         )
     )
     return rows
+
+
+def _listed(row: dict) -> bool:
+    """Eligible and possible trials are always listed; an ineligible one only when it bears
+    on the patient; a closed one when its criteria would have admitted the patient or it
+    bears on the patient (it is evidence, not an option)."""
+    if row["match"] in ("eligible", "possible"):
+        return True
+    if row["match"] == "closed" and row["criteria_match"] != "ineligible":
+        return True
+    return bool(row["genomically_relevant"])
 
 
 # Criteria that say which treated population a trial's evidence comes from: a patient who
@@ -192,6 +212,8 @@ class _Patient:
     cytogenetics: list[CytogeneticsRow] | None
     labs: list[LabRow] | None
     age: int | None
+    info: PatientInfo | None = None
+    max_status_age: int | None = None
     _biomarker_cache: dict[tuple, list[Finding]] = field(default_factory=dict)
 
     def judge(self, criterion: Criterion) -> Judgement:
@@ -241,12 +263,26 @@ def _match_trial(trial: dict, patient: _Patient) -> dict:
     for criterion in trial["criteria"]:
         outcome, text = _outcome(criterion, patient)
         {MET: met, UNMET: unmet, UNKNOWN: unknown}[outcome].append(text)
+    for outcome, text in target_findings(trial, patient.knowledge, patient.findings):
+        {UNMET: unmet, UNKNOWN: unknown}[outcome].append(text)
     if unmet:
-        match = "ineligible"
+        criteria_match = "ineligible"
     elif unknown:
-        match = "possible"
+        criteria_match = "possible"
     else:
-        match = "eligible"
+        criteria_match = "eligible"
+    # The registry status leads the lists: it decides whether the rest can matter.
+    enrolling, status_text = registry_status(trial, patient.max_status_age)
+    match = criteria_match
+    if enrolling is False:
+        match = "closed"
+        unmet.insert(0, status_text)
+    elif enrolling is None:
+        unknown.insert(0, status_text)
+        if match == "eligible":
+            match = "possible"
+    else:
+        met.insert(0, status_text)
     relevance = _relevance(trial, patient)
     registry = trial.get("nct_id") or next(iter(trial.get("other_ids") or []), None)
     return {
@@ -258,8 +294,12 @@ def _match_trial(trial: dict, patient: _Patient) -> dict:
         "phase": trial.get("phase", "unknown"),
         "status": trial.get("status", "unknown"),
         "status_checked": trial.get("status_checked"),
+        "status_date": trial.get("status_date"),
+        "status_basis": trial.get("status_basis"),
+        "status_source": trial.get("status_source"),
         "status_as_seen": trial.get("status_as_seen", ""),
         "match": match,
+        "criteria_match": criteria_match,
         "met": met,
         "unmet": unmet,
         "unknown": unknown,
@@ -534,7 +574,18 @@ def _age(criterion: Criterion, patient: _Patient) -> Judgement:
 
 
 def _ecog(criterion: Criterion, patient: _Patient) -> Judgement:
-    return None, f"ECOG ≤{criterion['max']}: not in the inputs"
+    limit = criterion["max"]
+    ecog = patient.info.get("ecog") if patient.info else None
+    if ecog is None:
+        return None, f"ECOG not in the inputs (needs ≤{limit})"
+    return ecog <= limit, f"ECOG {ecog} (needs ≤{limit})"
+
+
+def _extramedullary(criterion: Criterion, patient: _Patient) -> Judgement:
+    present = patient.info.get("extramedullary") if patient.info else None
+    if present is None:
+        return None, "extramedullary disease not recorded in the inputs"
+    return present, f"extramedullary disease: {'yes' if present else 'no'} (patients table)"
 
 
 def _other(criterion: Criterion, patient: _Patient) -> Judgement:
@@ -586,6 +637,7 @@ _JUDGES = {
     "lab": _lab,
     "age": _age,
     "ecog": _ecog,
+    "extramedullary": _extramedullary,
     "other": _other,
 }
 
@@ -615,6 +667,8 @@ def _label(criterion: Criterion, knowledge: Knowledge) -> str:
         return f"{criterion['test']} {criterion['op']} {criterion['value']:g} {criterion['unit']}"
     if kind == "ecog":
         return f"ECOG ≤{criterion['max']}"
+    if kind == "extramedullary":
+        return "extramedullary disease"
     if kind in GROUP_TYPES:
         return "any of" if kind == "any_of" else "all of"
     return "other"
@@ -628,7 +682,8 @@ def _relevance(trial: dict, patient: _Patient) -> list[str]:
 
     - a biomarker criterion the patient's calls satisfy, or whose gene/abnormality is the
       gene of one of the patient's findings;
-    - a resistance, sensitivity or eligibility finding naming a drug class the trial gives;
+    - a sensitivity or eligibility finding naming a drug class the trial gives (a resistance
+      finding argues against that class, so it never makes the trial relevant);
     - a prior-antigen criterion (required or excluded) or a trial target naming an antigen
       the patient has already received (BCMA, GPRC5D, FcRH5).
     """
@@ -649,7 +704,10 @@ def _relevance(trial: dict, patient: _Patient) -> list[str]:
             reasons.append(f"criteria name {words}; patient has a {record['gene']} finding")
     trial_classes = set(trial.get("drug_classes") or [])
     for finding in patient.findings:
-        if finding.get("implication") not in IMPLICATIONS or finding["implication"] == "prognostic":
+        if finding.get("implication") not in IMPLICATIONS or finding["implication"] in (
+            "prognostic",
+            "resistance",
+        ):
             continue
         shared = sorted(trial_classes & set(finding.get("drug_classes") or []))
         if shared:
