@@ -126,7 +126,8 @@ def test_header_is_case_insensitive_and_comments_keep_line_numbers(tmp_path):
         ("labs", "P1\t2024-01-02\themoglobin\t9.5\t", "unit", "g/dL, g/L, mmol/L", ""),
         ("labs", "P1\t2024-02-30\tldh\t200\tU/L", "date", "calendar", "2024-02-30"),
         ("cytogenetics", "P1\t2024-01-02\tt(8;14)", "abnormality", "one of t(4;14)", "t(8;14)"),
-        ("cytogenetics", "P1\t2024-01-02\tt(4;14)\t45", "clone_fraction", "≤ 1", "45"),
+        ("cytogenetics", "P1\t2024-01-02\tt(4;14)\t145", "clone_fraction", "up to 100", "145"),
+        ("cytogenetics", "P1\t2024-01-02\tt(4;14)\t120%", "clone_fraction", "up to 100", "120%"),
         ("mrd", "P1\t2024-01-02\tPCR\t1e-5\tnegative", "method", "one of NGS, NGF", "PCR"),
         ("mrd", "P1\t2024-01-02\tNGS\t5\tnegative", "sensitivity", "≤ 0.01", "5"),
         ("mrd", "P1\t2024-01-02\tNGS\t1e-5\tequivocal", "result", "one of negative", "equivocal"),
@@ -410,3 +411,39 @@ def test_rows_as_read_hold_exactly_the_schema_columns_and_validate(tmp_path, kin
             if value is not None
         }
         jsonschema.Draft202012Validator(schema).validate(instance)
+
+
+@pytest.mark.parametrize("cell", ["0.7", "70%", "70", "70 %"])
+def test_clone_fraction_reads_fraction_percent_and_bare_percentage_alike(tmp_path, cell):
+    """FISH reports write 70 for 70% of nuclei: a bare number above 1 can only be a
+    percentage, so all forms read 0.70; only the bare one leaves a QC note."""
+    path = write(tmp_path, "cytogenetics", f"P1\t2024-01-02\tdel(17p)\t{cell}\tFISH")
+    (row,) = read_table(path, "cytogenetics")
+    assert row["clone_fraction"] == pytest.approx(0.70)
+    notes = row.get("_notes", [])
+    if cell == "70":
+        assert len(notes) == 1 and "line 2" in notes[0] and "70%" in notes[0]
+    else:
+        assert notes == []
+
+
+def test_clone_fraction_of_one_is_whole_clone_with_a_note(tmp_path):
+    path = write(tmp_path, "cytogenetics", "P1\t2024-01-02\tdel(17p)\t1\tFISH")
+    (row,) = read_table(path, "cytogenetics")
+    assert row["clone_fraction"] == 1.0
+    assert "1%" in row["_notes"][0]
+
+
+@pytest.mark.parametrize(
+    ("cell", "canonical"),
+    [
+        ("biallelic del(1p32)", "biallelic_del(1p32)"),
+        ("del(1p32) biallelic", "biallelic_del(1p32)"),
+        ("MYC rearrangement", "MYC_rearrangement"),
+        ("myc_rearrangement", "MYC_rearrangement"),
+    ],
+)
+def test_biallelic_1p32_and_myc_rearrangement_are_vocabulary(tmp_path, cell, canonical):
+    path = write(tmp_path, "cytogenetics", f"P1\t2024-01-02\t{cell}\t0.4\tFISH")
+    (row,) = read_table(path, "cytogenetics")
+    assert row["abnormality"] == canonical

@@ -187,11 +187,11 @@ def test_aa_range_excludes_truncating_and_outside_changes(knowledge):
 
 
 # -- missense -------------------------------------------------------------------------------
-def test_missense(knowledge):
-    findings = run(knowledge, [variant("CRBN", "W386R")])
-    finding = by_id(findings, "BM-CRBN-MISSENSE")
-    assert finding["drug_classes"] == ["imid"]
-    assert "BM-CRBN-LOF" not in ids(findings)
+def test_gene_wide_missense_rows_are_gone(knowledge):
+    """A gene-wide missense row catches germline polymorphisms (NR3C1 N363S); with no
+    sourced domain, CRBN and NR3C1 missense changes make no finding."""
+    assert not ids(run(knowledge, [variant("CRBN", "W386R")]))
+    assert not ids(run(knowledge, [variant("NR3C1", "N363S")]))
 
 
 # -- loss_of_function -----------------------------------------------------------------------
@@ -200,7 +200,6 @@ def test_loss_of_function_stop(knowledge):
     assert "BM-TRAF3-LOF" in ids(findings)
     crbn = run(knowledge, [variant("CRBN", "Q99*", "stop_gained")])
     assert {"BM-CRBN-LOF", "BM-CRBN-LOF-CELMOD"} <= ids(crbn)
-    assert "BM-CRBN-MISSENSE" not in ids(crbn)
 
 
 def test_loss_of_function_splice_without_protein_change(knowledge):
@@ -229,15 +228,27 @@ def test_gene_alias_in_the_vcf_is_matched(knowledge):
 
 
 # -- nonsynonymous --------------------------------------------------------------------------
-def test_nonsynonymous(knowledge):
-    for call in (
-        variant("TP53", "R175H"),
-        variant("TP53", "R213*", "stop_gained"),
-        variant("TP53", "K132del", "inframe_deletion"),
+def test_tp53_counts_only_pathogenic_changes(knowledge):
+    """Truncating and DNA-binding-domain missense TP53 changes are level A (consensus high
+    risk); anything else is a variant of uncertain significance at level E."""
+    for call, row in (
+        (variant("TP53", "R175H"), "BM-TP53-DBD"),
+        (variant("TP53", "R273H"), "BM-TP53-DBD"),
+        (variant("TP53", "R213*", "stop_gained"), "BM-TP53-TRUNC"),
     ):
-        finding = by_id(run(knowledge, [call]), "BM-TP53-MUT")
+        findings = run(knowledge, [call])
+        finding = by_id(findings, row)
         assert finding["implication"] == "prognostic"
         assert finding["evidence_level"] == "A"
+        assert "BM-TP53-VUS" not in ids(findings)
+    for call in (
+        variant("TP53", "P72R"),  # germline polymorphism outside the DNA-binding domain
+        variant("TP53", "P47S"),
+        variant("TP53", "K132del", "inframe_deletion"),
+    ):
+        findings = run(knowledge, [call])
+        assert ids(findings) == {"BM-TP53-VUS"}, call.protein_change
+        assert by_id(findings, "BM-TP53-VUS")["evidence_level"] == "E"
     assert ids(run(knowledge, [variant("TP53", "P72=", "synonymous_variant")])) == set()
 
 
@@ -308,19 +319,81 @@ def test_biallelic_loss_by_two_truncating_variants(knowledge):
 
 
 def test_single_hit_is_not_biallelic(knowledge):
-    one = ids(run(knowledge, [variant("GPRC5D", "W30*", "stop_gained")]))
-    assert "BM-GPRC5D-LOF" in one and "BM-GPRC5D-BIALLELIC-TCE" not in one
+    one = run(knowledge, [variant("GPRC5D", "W30*", "stop_gained", vaf=0.3)])
+    assert "BM-GPRC5D-LOF" in ids(one) and "BM-GPRC5D-BIALLELIC-TCE" not in ids(one)
+    monitor = by_id(one, "BM-GPRC5D-LOF")
+    assert monitor["implication"] == "prognostic"
+    assert monitor["summary"].startswith("Monitor; one allele")
+    assert monitor["allele_state"]["state"] == "unknown"  # no copy number: cannot tell
     missense_and_loss = ids(run(knowledge, [variant("CRBN", "W386R")], [cn("CRBN", "loss")]))
     assert "BM-CRBN-BIALLELIC" not in missense_and_loss
-    assert {"BM-CRBN-COPYLOSS", "BM-CRBN-MISSENSE"} <= missense_and_loss
+    assert "BM-CRBN-COPYLOSS" in missense_and_loss
+
+
+def test_single_copy_loss_is_monitor_and_homozygous_deletion_is_resistance(knowledge):
+    single = run(knowledge, copy_number=[cn("TNFRSF17", "loss", 1.0)])
+    assert {f["biomarker_id"] for f in single if f["gene"] == "TNFRSF17"} == {
+        "BM-TNFRSF17-COPYLOSS"
+    }
+    finding = by_id(single, "BM-TNFRSF17-COPYLOSS")
+    assert finding["implication"] == "prognostic"
+    assert finding["allele_state"]["state"] == "monoallelic"
+    assert "monitor; one allele" in finding["allele_state"]["basis"]
+    homozygous = run(knowledge, copy_number=[cn("TNFRSF17", "homozygous_deletion", 0.0)])
+    resistance = {f["biomarker_id"] for f in homozygous if f["implication"] == "resistance"}
+    assert {"BM-TNFRSF17-BIALLELIC-CART", "BM-TNFRSF17-BIALLELIC-TCE"} <= resistance
+    assert "BM-TNFRSF17-COPYLOSS" not in ids(homozygous)
+    assert by_id(homozygous, "BM-TNFRSF17-BIALLELIC-CART")["allele_state"]["state"] == "biallelic"
+
+
+def test_truncating_variant_at_loh_vaf_is_biallelic_given_purity(knowledge):
+    """At purity 0.6 one of two alleles gives a VAF near 0.30; 0.58 means the other allele
+    is gone. At 0.32 it stays a single hit."""
+    call = variant("TNFRSF17", "Q25*", "stop_gained", vaf=0.58)
+    high = run(knowledge, [call], purity=0.6)
+    assert "BM-TNFRSF17-BIALLELIC-CART" in ids(high)
+    assert "BM-TNFRSF17-Q25X" not in ids(high)  # the monitor row is explained away
+    low = run(knowledge, [variant("TNFRSF17", "Q25*", "stop_gained", vaf=0.32)], purity=0.6)
+    assert "BM-TNFRSF17-BIALLELIC-CART" not in ids(low)
+    assert by_id(low, "BM-TNFRSF17-Q25X")["implication"] == "prognostic"
+
+
+def test_copy_loss_plus_curated_ecd_change_is_biallelic(knowledge):
+    findings = run(knowledge, [variant("TNFRSF17", "R27P", vaf=0.7)], [cn("TNFRSF17", "loss", 1.0)])
+    assert "BM-TNFRSF17-BIALLELIC-TCE" in ids(findings)
+    other = run(knowledge, [variant("TNFRSF17", "A40V")], [cn("TNFRSF17", "loss", 1.0)])
+    assert "BM-TNFRSF17-BIALLELIC-TCE" not in ids(other)
+
+
+def test_ecd_rows_list_no_untested_drug(knowledge):
+    """The per-drug matrix of the BCMA extracellular-domain variants was not curated: the
+    rows make a class-level claim and name no drug as tested."""
+    for row in ("BM-TNFRSF17-R27P", "BM-TNFRSF17-S30DEL", "BM-TNFRSF17-P34DEL"):
+        biomarker = next(b for b in knowledge.biomarkers if b["id"] == row)
+        assert biomarker["drugs"] == [] and biomarker["drug_classes"] == ["bcma_bispecific"]
+        assert biomarker["evidence_level"] == "C"
+
+
+def test_exposure_labels_predicted_and_observed(knowledge):
+    from mmresist.interpret.matching import annotate_exposure
+
+    findings = run(knowledge, [variant("NRAS", "Q61R")])
+    annotate_exposure(findings, {"exposed_drugs": ["lenalidomide"], "exposed_classes": ["imid"]})
+    assert by_id(findings, "BM-NRAS-HOTSPOT-BTZ")["exposure"] == "predicted_not_exposed"
+    annotate_exposure(findings, {"exposed_drugs": ["bortezomib"], "exposed_classes": []})
+    assert by_id(findings, "BM-NRAS-HOTSPOT-BTZ")["exposure"] == "observed"
+    annotate_exposure(findings, None)
+    assert by_id(findings, "BM-NRAS-HOTSPOT-BTZ")["exposure"] == "unknown"
+    assert by_id(findings, "BM-NRAS-C61")["exposure"] is None  # not a resistance finding
 
 
 # -- amplification --------------------------------------------------------------------------
 def test_amplification(knowledge):
-    finding = by_id(run(knowledge, copy_number=[cn("MCL1", "amplification", 6)]), "BM-MCL1-AMP")
+    finding = by_id(run(knowledge, copy_number=[cn("PSMB5", "amplification", 6)]), "BM-PSMB5-AMP")
     assert finding["alteration"] == "amplification"
-    assert finding["drugs"] == ["venetoclax"]
-    assert run(knowledge, copy_number=[cn("MCL1", "gain", 3)]) == []
+    assert finding["drugs"] == ["bortezomib"]
+    assert finding["allele_state"] is None
+    assert run(knowledge, copy_number=[cn("PSMB5", "gain", 3)]) == []
 
 
 # -- cytogenetic ----------------------------------------------------------------------------
@@ -355,7 +428,7 @@ def test_cytogenetic_combination_and_alternatives(knowledge):
     combined = by_id(findings, "BM-T414-1Q")
     assert combined["alteration"] == "t(4;14) + amp(1q)"
     assert combined["evidence"]["detail"] == "t(4;14) 86% (2021-03-10) + amp(1q) 61% (2024-05-20)"
-    assert {"BM-T414", "BM-AMP1Q", "BM-T414-FGFR", "BM-1Q-VEN"} <= ids(findings)
+    assert {"BM-T414", "BM-AMP1Q", "BM-T414-FGFR"} <= ids(findings)
     assert "BM-T414-DEL1P32" not in ids(findings)
     alone = ids(run(knowledge, cytogenetics=[cyto("t(4;14)", 0.8)]))
     assert "BM-T414-1Q" not in alone and "BM-T414" in alone
@@ -367,7 +440,11 @@ def test_unlisted_abnormalities_are_ignored(knowledge):
 
 # -- the whole matcher ----------------------------------------------------------------------
 def test_every_alteration_type_is_exercised_by_the_table(knowledge):
-    assert {b["alteration_type"] for b in knowledge.biomarkers} == set(ALTERATION_TYPES)
+    # Gene-wide missense rows were retired (they catch polymorphisms); the type stays for
+    # trial and risk criteria.
+    assert {b["alteration_type"] for b in knowledge.biomarkers} == set(ALTERATION_TYPES) - {
+        "missense"
+    }
 
 
 def demo_like_inputs():
@@ -410,7 +487,8 @@ def test_demo_like_patient_is_ordered_and_deterministic(knowledge):
         "BM-TNFRSF17-P34DEL",
         "BM-IKZF3-Q147H",
         "BM-IDH1-R132",
-        "BM-TP53-MUT",
+        "BM-TP53-DBD",
+        "BM-TENT5C-LOF",
         "BM-CRBN-BIALLELIC",
         "BM-GPRC5D-BIALLELIC-TCE",
         "BM-CDKN2C-BIALLELIC",
@@ -440,6 +518,8 @@ def test_demo_like_patient_is_ordered_and_deterministic(knowledge):
             "sources",
             "summary",
             "evidence",
+            "allele_state",
+            "exposure",
         }
     shuffled = [list(part) for part in (variants, copy_number, cytogenetics)]
     rng = random.Random(7)
@@ -502,29 +582,38 @@ def test_effects_from_change_when_consequence_is_missing():
 def test_new_rows_match_through_their_types(knowledge):
     findings = run(
         knowledge,
-        [variant("XBP1", "L167I", pos=1), variant("NR3C1", "R477H", pos=2)],
+        [
+            variant("XBP1", "L167I", pos=1),
+            variant("PTPN11", "E76A", pos=2),
+            variant("KRAS", "E62K", pos=3),
+            variant("BRAF", "D594N", pos=4),
+            variant("TENT5C", "K10fs", "frameshift_variant", pos=5),
+            variant("DIS3", "R780K", pos=6),
+        ],
         copy_number=[
             cn("CAND1", "homozygous_deletion", 0.0),
             cn("KPNB1", "loss", 1.0),
-            cn("ABCB1", "amplification", 7),
-            cn("PSMC6", "loss", 1.0),
         ],
     )
     found = ids(findings)
     assert {
         "BM-XBP1-L167I",
-        "BM-NR3C1-MISSENSE",
         "BM-CAND1-BIALLELIC",
         "BM-KPNB1-COPYLOSS",
-        "BM-ABCB1-AMP",
-        "BM-PSMC6-COPYLOSS",
+        "BM-PTPN11-HOTSPOT",
+        "BM-KRAS-E62K",
+        "BM-BRAF-CLASS3",
+        "BM-TENT5C-LOF",
+        "BM-DIS3-RNB",
     } <= found
-    assert by_id(findings, "BM-ABCB1-AMP")["drugs"] == ["carfilzomib"]
+    # DIS3 outside the curated exoribonuclease-domain hotspots is not a finding.
+    assert not ids(run(knowledge, [variant("DIS3", "A100V")]))
     assert by_id(findings, "BM-CAND1-BIALLELIC")["evidence_level"] == "D"
     assert by_id(findings, "BM-XBP1-L167I")["evidence_level"] == "E"
 
 
 def test_mdr1_alias_reports_abcb1(knowledge):
-    findings = run(knowledge, copy_number=[cn("MDR1", "amplification", 6)])
+    # The ABCB1 amplification row was retired (no resolvable source); the alias still
+    # resolves, and the call makes no finding.
     assert knowledge.canonical_gene("MDR1") == "ABCB1"
-    assert "BM-ABCB1-AMP" in ids(findings)
+    assert run(knowledge, copy_number=[cn("MDR1", "amplification", 6)]) == []

@@ -187,11 +187,36 @@ def test_findings_table_shows_every_column_and_level_meaning(example_html):
         assert f"{level} {meaning}" in findings
 
 
-def test_sources_are_plain_text_never_links(example_html):
+LINK_PREFIXES = (
+    "#",
+    "https://pubmed.ncbi.nlm.nih.gov/",
+    "https://doi.org/",
+    "https://clinicaltrials.gov/study/",
+)
+
+
+def test_source_identifiers_are_links_never_loads(example_html):
+    """PMID, DOI and NCT ids link to PubMed, doi.org and ClinicalTrials.gov; nothing else
+    is a link, and a link is not a load (no src, no stylesheet)."""
     page = Page(example_html)
-    assert all(href.startswith("#") for href in page.attributes("href"))
-    assert "pubmed" not in example_html.lower()
-    assert "clinicaltrials.gov" not in example_html.lower()
+    hrefs = page.attributes("href")
+    assert all(href.startswith(LINK_PREFIXES) for href in hrefs), hrefs
+    assert "https://pubmed.ncbi.nlm.nih.gov/40489728/" in hrefs
+    assert not page.attributes("src")
+
+
+def test_source_links_escape_text_and_link_each_identifier():
+    html = str(
+        render.source_links(
+            "Lü 2009 <b>x</b> (PMID:19426847);DOI:10.1016/S1470-2045(20)30525-8;NCT02755597"
+        )
+    )
+    assert '<a href="https://pubmed.ncbi.nlm.nih.gov/19426847/"' in html
+    assert '<a href="https://doi.org/10.1016/S1470-2045(20)30525-8"' in html
+    assert '<a href="https://clinicaltrials.gov/study/NCT02755597"' in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
+    closing = str(render.source_links("Kumar 2020 (DOI:10.1016/S1470-2045(20)30525-8)"))
+    assert closing.endswith("30525-8</a>)")
 
 
 def test_variants_kept_with_status_and_vaf_per_timepoint(example_html):
@@ -360,10 +385,14 @@ def test_page_loads_nothing(example_html):
     assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
     for name in LOADING_ATTRIBUTES:
         assert not page.attributes(name), name
-    assert all(href.startswith("#") for href in page.attributes("href"))
+    assert all(href.startswith(LINK_PREFIXES) for href in page.attributes("href"))
     lowered = example_html.lower()
     assert "url(" not in lowered and "@import" not in lowered and "@font-face" not in lowered
-    assert "http://" not in lowered and "https://" not in lowered
+    # The only URLs are source links in href attributes, never in anything that loads.
+    assert "http://" not in lowered
+    assert lowered.count("https://") == len(
+        [href for href in page.attributes("href") if href.startswith("https://")]
+    )
 
 
 def test_hostile_text_is_escaped_everywhere():
@@ -374,7 +403,7 @@ def test_hostile_text_is_escaped_everywhere():
     assert not [name for _, attrs in page.tags for name in attrs if name.startswith("on")]
     for name in LOADING_ATTRIBUTES:
         assert not page.attributes(name), name
-    assert all(href.startswith("#") for href in page.attributes("href"))
+    assert all(href.startswith(LINK_PREFIXES) for href in page.attributes("href"))
     assert "<script" not in html.lower() and "<img" not in html.lower()
     assert "&lt;script&gt;window.__pwned=1;alert(1)&lt;/script&gt;" in html
     # Shown to the reader as the text it is, in every kind of field.

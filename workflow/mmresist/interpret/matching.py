@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from mmresist.io.tabular import iso_text
 from mmresist.model import (
+    AlleleState,
     CopyNumberCall,
     CytogeneticsRow,
     CytoRecord,
@@ -108,6 +109,7 @@ class _Match:
     evidence: Evidence
     anchors: frozenset  # the observations this match rests on
     covers: frozenset = field(default_factory=frozenset)  # observations a biallelic hit explains
+    allele: AlleleState | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -239,7 +241,7 @@ def _variant_detail(call: VariantCall, status: str | None) -> str:
     return "; ".join(parts)
 
 
-def _variant_matches(biomarker: dict, call: VariantCall) -> bool:
+def variant_matches(biomarker: Mapping, call: VariantCall) -> bool:
     kind = biomarker["alteration_type"]
     parsed = biomarker["parsed"]
     effects = variant_effects(call)
@@ -313,13 +315,55 @@ def _variant_label(call: VariantCall) -> str:
     return call.hgvsc or f"{call.chrom}:{call.pos} {call.ref}>{call.alt}"
 
 
+# A VAF must exceed what one of two alleles gives by this much before it is read as loss
+# of the other allele (sampling noise at usual panel depths is of this order).
+LOH_MARGIN = 0.10
+# Without a purity, a VAF this high is above what one of two alleles gives at any purity.
+LOH_VAF_WITHOUT_PURITY = 0.75
+
+
+def loh_from_vaf(vaf: float | None, purity: float | None, cn_call: str | None = None) -> str | None:
+    """Why a VAF shows the other allele lost (loss of heterozygosity), else None.
+
+    With purity p a heterozygous variant in two copies gives a VAF of about p/2, and the
+    same variant with the other allele lost gives p/(2-p) (one copy left) up to p
+    (copy-neutral LOH). The VAF must pass the midpoint of those two and p/2 plus a margin;
+    at low purity the two are too close to tell apart, and nothing is inferred. A gained or
+    amplified gene is never read this way: extra mutant copies raise the VAF too."""
+    if vaf is None or cn_call in ("gain", "amplification"):
+        return None
+    if purity is None:
+        if vaf >= LOH_VAF_WITHOUT_PURITY:
+            return (
+                f"VAF {vaf:.2f} is above what one of two alleles gives at any purity "
+                f"(purity not given)"
+            )
+        return None
+    one_allele = purity / 2
+    other_lost = purity / (2 - purity)
+    threshold = max((one_allele + other_lost) / 2, one_allele + LOH_MARGIN)
+    if vaf >= threshold:
+        return (
+            f"VAF {vaf:.2f} at purity {purity:.2f} implies loss of the other allele "
+            f"(one of two alleles gives about {one_allele:.2f}; threshold {threshold:.2f})"
+        )
+    return None
+
+
 def biallelic_evidence(
-    gene: str, cn_calls: list[CopyNumberCall], lof_calls: list[VariantCall]
+    gene: str,
+    cn_calls: list[CopyNumberCall],
+    lof_calls: list[VariantCall],
+    *,
+    second_hits: list[VariantCall] | None = None,
+    purity: float | None = None,
 ) -> tuple[str, Evidence, frozenset] | None:
     """(alteration, evidence, anchors) when both copies of ``gene`` are hit, else None:
-    a homozygous deletion, a copy loss plus a loss-of-function variant, or two
-    loss-of-function variants (the first of each list is cited). Shared by biomarker
-    matching and the risk criteria."""
+    a homozygous deletion; a copy loss plus a loss-of-function variant or a curated
+    ``second_hits`` change (e.g. a BCMA extracellular-domain change); two
+    loss-of-function variants; or one loss-of-function variant at a VAF that implies loss
+    of the other allele given ``purity`` (``loh_from_vaf``). The first of each list is
+    cited. Shared by biomarker matching and the risk criteria."""
     for call in cn_calls:
         if call.call == "homozygous_deletion":
             return (
@@ -334,8 +378,9 @@ def biallelic_evidence(
                 frozenset({("cn", gene, call.sample_id)}),
             )
     losses = [call for call in cn_calls if call.call == "loss"]
-    if losses and lof_calls:
-        loss, hit = losses[0], lof_calls[0]
+    hits = list(lof_calls) + [c for c in second_hits or [] if c not in lof_calls]
+    if losses and hits:
+        loss, hit = losses[0], hits[0]
         return (
             f"biallelic loss (copy loss + {_variant_label(hit)})",
             {
@@ -363,7 +408,80 @@ def biallelic_evidence(
             },
             frozenset({("variant", first.key), ("variant", second.key)}),
         )
+    cn_state = cn_calls[0].call if cn_calls else None
+    for hit in lof_calls:
+        reason = loh_from_vaf(hit.vaf, purity, cn_state)
+        if reason:
+            return (
+                f"biallelic loss ({_variant_label(hit)} with loss of the other allele)",
+                {
+                    "kind": "variant",
+                    "sample_id": hit.sample_id,
+                    "status": None,
+                    "vaf": hit.vaf,
+                    "detail": f"{gene} {_variant_label(hit)}: {reason}",
+                },
+                frozenset({("variant", hit.key)}),
+            )
     return None
+
+
+def allele_state(
+    gene: str,
+    *,
+    call: VariantCall | None,
+    cn_calls: list[CopyNumberCall],
+    biallelic: tuple[str, Evidence, frozenset] | None,
+    purity: float | None,
+    gene_calls: list[VariantCall] | None = None,
+) -> AlleleState:
+    """How many alleles of ``gene`` the observation hits (a variant ``call``, or the gene's
+    copy number when ``call`` is None), with the copy number, VAF and purity it rests on."""
+    anchor = ("variant", call.key) if call is not None else None
+    cn = cn_calls[0] if cn_calls else None
+    if biallelic is not None and (anchor is None or anchor in biallelic[2]):
+        return {"state": "biallelic", "basis": f"{biallelic[0]}: {biallelic[1]['detail']}"}
+    if call is None:
+        if cn is None:
+            return {"state": "unknown", "basis": f"no copy-number call for {gene}"}
+        if cn.call == "homozygous_deletion":
+            return {"state": "biallelic", "basis": _cn_detail(cn, gene)}
+        altered = [c for c in gene_calls or [] if "nonsynonymous" in variant_effects(c)]
+        if altered:
+            return {
+                "state": "biallelic",
+                "basis": f"{_cn_detail(cn, gene)} with {_variant_label(altered[0])} on the "
+                "remaining copy: no unaltered copy left",
+            }
+        return {
+            "state": "monoallelic",
+            "basis": f"{_cn_detail(cn, gene)}; no second hit among the kept variants; "
+            "monitor; one allele",
+        }
+    vaf = f"VAF {_fmt(call.vaf, 2)}" + (f" at purity {purity:.2f}" if purity else "")
+    if cn is not None and cn.call in ("loss", "homozygous_deletion"):
+        return {
+            "state": "biallelic",
+            "basis": f"{_variant_label(call)} ({vaf}) with {_cn_detail(cn, gene)}: "
+            "no unaltered copy left",
+        }
+    if cn is not None and cn.call == "neutral":
+        return {
+            "state": "monoallelic",
+            "basis": f"{_variant_label(call)} ({vaf}); {_cn_detail(cn, gene)}; the VAF does "
+            "not show loss of the other allele; monitor; one allele",
+        }
+    if cn is not None:
+        return {
+            "state": "unknown",
+            "basis": f"{_variant_label(call)} ({vaf}); {_cn_detail(cn, gene)}: extra copies "
+            "make the allele count unreadable from the VAF",
+        }
+    return {
+        "state": "unknown",
+        "basis": f"{_variant_label(call)} ({vaf}); no copy-number call for {gene}, and the "
+        "VAF alone does not show loss of the other allele",
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -436,13 +554,16 @@ def match_biomarkers(
     copy_number: Iterable[CopyNumberCall],
     cytogenetics: Iterable[CytogeneticsRow],
     variant_status: Mapping[tuple, str] | None = None,
+    purity: float | None = None,
 ) -> list[Finding]:
     """report.json ``findings`` for the current calls of one patient, in a deterministic
     order.
 
     ``variants`` are kept calls of the current sample; ``variant_status`` optionally maps
     ``(*call.key, gene)`` (gene as the panel symbol) or ``call.key`` to the timeline
-    status shown in the evidence; a call it does not name has no status.
+    status shown in the evidence; a call it does not name has no status. ``purity`` (of
+    the current sample) lets a VAF show loss of the other allele (``loh_from_vaf``).
+    Every finding carries ``exposure`` None; ``annotate_exposure`` fills it in.
     """
     status_of: Mapping[tuple, str] = variant_status or {}
     by_gene: dict[str, list[VariantCall]] = {}
@@ -462,6 +583,26 @@ def match_biomarkers(
 
     def status(call: VariantCall, gene: str) -> str | None:
         return status_of.get((*call.key, gene), status_of.get(call.key)) or None
+
+    def lof_of(gene: str) -> list[VariantCall]:
+        return sorted(
+            (c for c in by_gene.get(gene, []) if "lof" in variant_effects(c)),
+            key=lambda c: (c.key, c.sample_id),
+        )
+
+    def gene_biallelic(gene: str, biomarker: dict | None = None) -> tuple | None:
+        wanted = {
+            canonical_change(w)
+            for w in ((biomarker or {}).get("parsed") or {}).get("second_hits") or []
+        }
+        second = [
+            c
+            for c in by_gene.get(gene, [])
+            if c.protein_change and canonical_change(c.protein_change) in wanted
+        ]
+        return biallelic_evidence(
+            gene, cn_by_gene.get(gene, []), lof_of(gene), second_hits=second, purity=purity
+        )
 
     matches: list[_Match] = []
     for biomarker in knowledge.biomarkers:
@@ -504,21 +645,33 @@ def match_biomarkers(
                                 "detail": _cn_detail(cn_call, gene),
                             },
                             frozenset({("cn", gene, cn_call.sample_id)}),
+                            allele=None
+                            if kind == "amplification"
+                            else allele_state(
+                                gene,
+                                call=None,
+                                cn_calls=cn_by_gene.get(gene, []),
+                                biallelic=gene_biallelic(gene),
+                                purity=purity,
+                                gene_calls=by_gene.get(gene, []),
+                            ),
                         )
                     )
             continue
         if kind == "biallelic_loss":
-            lof_calls = sorted(
-                (c for c in by_gene.get(gene, []) if "lof" in variant_effects(c)),
-                key=lambda c: (c.key, c.sample_id),
-            )
-            found = biallelic_evidence(gene, cn_by_gene.get(gene, []), lof_calls)
+            found = gene_biallelic(gene, biomarker)
             if found is not None:
                 alteration, evidence, covers = found
-                matches.append(_Match(biomarker, gene, alteration, evidence, frozenset(), covers))
+                state: AlleleState = {
+                    "state": "biallelic",
+                    "basis": f"{alteration}: {evidence['detail']}",
+                }
+                matches.append(
+                    _Match(biomarker, gene, alteration, evidence, frozenset(), covers, state)
+                )
             continue
         for call in by_gene.get(gene, []):
-            if _variant_matches(biomarker, call):
+            if variant_matches(biomarker, call):
                 call_status = status(call, gene)
                 matches.append(
                     _Match(
@@ -533,6 +686,13 @@ def match_biomarkers(
                             "detail": _variant_detail(call, call_status),
                         },
                         frozenset({("variant", call.key)}),
+                        allele=allele_state(
+                            gene,
+                            call=call,
+                            cn_calls=cn_by_gene.get(gene, []),
+                            biallelic=gene_biallelic(gene),
+                            purity=purity,
+                        ),
                     )
                 )
     kept = _drop_repeats(matches)
@@ -562,6 +722,9 @@ def _drop_repeats(matches: list[_Match]) -> list[_Match]:
         kind = match.biomarker["alteration_type"]
         redundant = False
         for other in matches:
+            if other is not match and _monitor_explained(match, other):
+                redundant = True
+                break
             if other is match or not _same_claim(match, other):
                 continue
             other_kind = other.biomarker["alteration_type"]
@@ -588,6 +751,49 @@ def _drop_repeats(matches: list[_Match]) -> list[_Match]:
     return kept
 
 
+def _monitor_explained(match: _Match, other: _Match) -> bool:
+    """A one-allele 'monitor' row (prognostic, naming the drug classes to watch) says
+    nothing once a biallelic row of the same gene and classes explains its observation."""
+    return (
+        other.biomarker["alteration_type"] == "biallelic_loss"
+        and match.biomarker["alteration_type"] != "biallelic_loss"
+        and match.gene == other.gene
+        and match.biomarker["implication"] == "prognostic"
+        and bool(set(match.biomarker["drug_classes"]) & set(other.biomarker["drug_classes"]))
+        and bool(match.anchors & other.covers)
+    )
+
+
+def annotate_exposure(
+    findings: list[Finding],
+    history: Mapping | None,
+    antigen_classes: Mapping[str, list[str]] | None = None,
+) -> None:
+    """Set ``exposure`` of each resistance finding: ``observed`` when the patient received
+    one of its drugs or classes, ``predicted_not_exposed`` when the therapy history shows
+    none of them (the finding predicts resistance to a class not yet given), ``unknown``
+    without a therapy history. Other findings keep None.
+
+    ``antigen_classes`` (option_rules.yaml: antigen → classes) makes the classes of one
+    antigen one exposure: antigen loss that followed a BCMA engager was observed under BCMA
+    pressure, so it is observed for BCMA CAR-T as well."""
+    same_antigen = [set(classes) for classes in (antigen_classes or {}).values()]
+    for finding in findings:
+        if finding["implication"] != "resistance":
+            finding["exposure"] = None
+        elif history is None:
+            finding["exposure"] = "unknown"
+        else:
+            drugs = set(history.get("exposed_drugs") or [])
+            classes = set(history.get("exposed_classes") or [])
+            wanted = set(finding["drug_classes"])
+            for group in same_antigen:
+                if wanted & group:
+                    wanted |= group
+            seen = drugs & set(finding["drugs"]) or classes & wanted
+            finding["exposure"] = "observed" if seen else "predicted_not_exposed"
+
+
 def _finding(match: _Match) -> Finding:
     biomarker = match.biomarker
     return {
@@ -601,6 +807,8 @@ def _finding(match: _Match) -> Finding:
         "sources": list(biomarker["sources"]),
         "summary": biomarker["summary"],
         "evidence": Evidence(**match.evidence),
+        "allele_state": match.allele,
+        "exposure": None,
     }
 
 

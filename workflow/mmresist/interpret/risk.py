@@ -27,6 +27,7 @@ from mmresist.interpret.matching import (
     cyto_records,
     cyto_text,
     variant_effects,
+    variant_matches,
 )
 from mmresist.io.clinical import convert_lab
 from mmresist.io.tabular import iso_text
@@ -39,8 +40,15 @@ from mmresist.model import (
     VariantCall,
 )
 
-# Variant alteration types the risk rules may use → variant_effects group.
-_EFFECTS = {"nonsynonymous": "nonsynonymous", "missense": "missense", "loss_of_function": "lof"}
+# Variant alteration types the risk rules may use (the biomarkers.tsv matchers).
+_VARIANT_TYPES = (
+    "protein_change",
+    "codon",
+    "aa_range",
+    "missense",
+    "loss_of_function",
+    "nonsynonymous",
+)
 
 STAGING_NOTE = (
     "ISS, R-ISS and R2-ISS are defined and validated at diagnosis (newly diagnosed myeloma); "
@@ -61,7 +69,8 @@ _OPS = {
 # ---------------------------------------------------------------------------
 class _Data:
     """The patient's data as the risk criteria read it (a ``CriterionContext``): kept
-    variant calls only, the latest value of each lab test."""
+    variant calls and copy-number calls of every sample (each cited with its date), every
+    cytogenetic test, the latest value of each lab test."""
 
     def __init__(
         self,
@@ -69,11 +78,20 @@ class _Data:
         variants: list[VariantCall],
         copy_number: list[CopyNumberCall],
         labs: list[LabRow] | None,
+        sample_dates: Mapping[str, str] | None = None,
+        purity: Mapping[str, float | None] | None = None,
     ) -> None:
         self.cyto = cyto_records(cytogenetics) if cytogenetics else None
         self.variants = [call for call in variants if not call.filter_reasons]
         self.copy_number = list(copy_number)
         self.latest_labs = latest_per_test(labs) if labs else None
+        self.dates = dict(sample_dates or {})
+        self.purity = dict(purity or {})
+
+    def _when(self, sample_id: str | None) -> str:
+        """'MM-001-DX, 2021-03-04': a sample and its collection date (when known)."""
+        when = iso_text(self.dates.get(sample_id or "")) if sample_id else None
+        return f"{sample_id}, {when}" if when else str(sample_id)
 
     def judge(self, criterion: Criterion) -> Judgement:
         status, text = self._leaf(criterion)
@@ -94,7 +112,9 @@ class _Data:
                 return self.cytogenetic(criterion["spec"])
             if alteration == "biallelic_loss":
                 return self.biallelic(criterion["gene"])
-            return self.variant(criterion["gene"], alteration)
+            if alteration in ("copy_loss", "amplification"):
+                return self.copy(criterion["gene"], alteration)
+            return self.variant(criterion["gene"], alteration, criterion.get("spec", "*"))
         raise ValueError(f"risk criterion type '{kind}' is not understood")
 
     # cytogenetic spec: terms joined by '&', alternatives by '|'
@@ -128,35 +148,70 @@ class _Data:
         found = "; ".join(dict.fromkeys(used)) or "none of these abnormalities reported"
         return status, f"cytogenetics: {found}"
 
-    def variant(self, gene: str, alteration_type: str) -> tuple[Status, str]:
-        wanted = _EFFECTS.get(alteration_type)
-        if wanted is None:
+    def variant(self, gene: str, alteration_type: str, spec: str) -> tuple[Status, str]:
+        """Kept variants of every sample that the biomarkers.tsv matcher of this type and
+        spec accepts, each with its sample and date."""
+        if alteration_type not in _VARIANT_TYPES:
             raise ValueError(f"risk criterion alteration_type '{alteration_type}' not understood")
-        hits = [c for c in self.variants if c.gene == gene and wanted in variant_effects(c)]
+        row = {"alteration_type": alteration_type, "parsed": parse_spec(alteration_type, spec)}
+        hits = [c for c in self.variants if c.gene == gene and variant_matches(row, c)]
         if not hits:
-            return UNMET, f"no kept {gene} variant with a protein effect"
+            others = [c for c in self.variants if c.gene == gene and variant_effects(c)]
+            if others:
+                shown = ", ".join(sorted({c.protein_change or c.hgvsc or "?" for c in others}))
+                return UNMET, (
+                    f"no kept {gene} variant of this kind ({alteration_type} {spec}); "
+                    f"other {gene} variants: {shown}"
+                )
+            return UNMET, f"no kept {gene} variant of this kind ({alteration_type} {spec})"
         text = ", ".join(
             f"{call.gene} {call.protein_change or call.hgvsc or call.consequence} in "
-            f"{call.sample_id}" + (f" (VAF {call.vaf:.2f})" if call.vaf is not None else "")
-            for call in sorted(hits, key=lambda c: (c.sample_id, c.pos, c.alt))
+            f"{self._when(call.sample_id)}"
+            + (f" (VAF {call.vaf:.2f})" if call.vaf is not None else "")
+            for call in sorted(hits, key=lambda c: (self.dates.get(c.sample_id, ""), c.pos))
         )
         return MET, text
 
-    def biallelic(self, gene: str) -> tuple[Status, str]:
-        cn_calls = sorted(
-            (call for call in self.copy_number if call.gene == gene),
-            key=lambda c: (c.sample_id, c.call),
+    def copy(self, gene: str, alteration_type: str) -> tuple[Status, str]:
+        wanted = (
+            ("loss", "homozygous_deletion")
+            if alteration_type == "copy_loss"
+            else ("amplification",)
         )
-        lof = sorted(
-            (c for c in self.variants if c.gene == gene and "lof" in variant_effects(c)),
-            key=lambda c: (c.sample_id, c.pos, c.alt),
-        )
-        found = biallelic_evidence(gene, cn_calls, lof)
-        if found:
-            return MET, f"{found[0]}: {found[1]['detail']} ({found[1]['sample_id']})"
-        if not cn_calls:
+        calls = [c for c in self.copy_number if c.gene == gene]
+        if not calls:
             return UNKNOWN, f"no copy-number call for {gene}"
-        calls = ", ".join(f"{c.call} in {c.sample_id}" for c in cn_calls)
+        hits = [c for c in calls if c.call in wanted]
+        shown = ", ".join(f"{c.call} in {self._when(c.sample_id)}" for c in hits or calls)
+        return (MET, f"{gene} {shown}") if hits else (UNMET, f"{gene} copy number: {shown}")
+
+    def biallelic(self, gene: str) -> tuple[Status, str]:
+        """Both alleles hit within one sample (two samples' hits are not combined)."""
+        samples = sorted(
+            {c.sample_id for c in self.copy_number if c.gene == gene}
+            | {c.sample_id for c in self.variants if c.gene == gene},
+            key=lambda s: (self.dates.get(s, ""), s),
+        )
+        for sample in samples:
+            cn_calls = sorted(
+                (c for c in self.copy_number if c.gene == gene and c.sample_id == sample),
+                key=lambda c: c.call,
+            )
+            lof = sorted(
+                (
+                    c
+                    for c in self.variants
+                    if c.gene == gene and c.sample_id == sample and "lof" in variant_effects(c)
+                ),
+                key=lambda c: (c.pos, c.alt),
+            )
+            found = biallelic_evidence(gene, cn_calls, lof, purity=self.purity.get(sample))
+            if found:
+                return MET, f"{found[0]}: {found[1]['detail']} ({self._when(sample)})"
+        cn_all = [c for c in self.copy_number if c.gene == gene]
+        if not cn_all:
+            return UNKNOWN, f"no copy-number call for {gene}"
+        calls = ", ".join(f"{c.call} in {self._when(c.sample_id)}" for c in cn_all)
         return UNMET, f"{gene} copy number: {calls}; no second hit"
 
     def lab(self, criterion: Criterion) -> tuple[Status, str]:
@@ -179,6 +234,33 @@ class _Data:
             f"{test} {value:g} {row_unit} on "
             f"{iso_text(row['date'])} (latest; criterion {criterion['op']} {shown})"
         )
+
+
+def _double_hit(rule: Mapping | None, data: _Data) -> dict | None:
+    """report.json ``risk.double_hit``: met when any criterion holds, unmet when every one
+    was assessed and fails, else unknown; None when the rules define no double-hit."""
+    if rule is None:
+        return None
+    criteria = []
+    for criterion in rule["criteria"]:
+        status, evidence = _evaluate(criterion, data)
+        criteria.append(
+            {
+                "id": criterion["id"],
+                "label": criterion["text"],
+                "status": status,
+                "evidence": evidence,
+            }
+        )
+    statuses = [c["status"] for c in criteria]
+    status = MET if MET in statuses else UNMET if all(s == UNMET for s in statuses) else UNKNOWN
+    return {
+        "status": status,
+        "title": rule["title"],
+        "criteria": criteria,
+        "note": rule.get("note"),
+        "source": _source(rule),
+    }
 
 
 def _evaluate(criterion: Criterion, data: _Data) -> tuple[Status, str]:
@@ -344,9 +426,15 @@ def assess_risk(
     copy_number: list[CopyNumberCall],
     labs: list[LabRow] | None,
     rules: dict,
+    sample_dates: Mapping[str, str] | None = None,
+    purity: Mapping[str, float | None] | None = None,
 ) -> dict:
-    """The report.json ``risk`` section. ``rules`` is ``load_knowledge(...).rules['risk']``."""
-    data = _Data(cytogenetics, variants or [], copy_number or [], labs)
+    """The report.json ``risk`` section. ``rules`` is ``load_knowledge(...).rules['risk']``.
+
+    ``variants`` and ``copy_number`` may come from every sample of the patient;
+    ``sample_dates`` (sample id → collection date) dates each item the criteria cite and
+    ``purity`` (sample id → purity) lets a VAF show loss of the other allele."""
+    data = _Data(cytogenetics, variants or [], copy_number or [], labs, sample_dates, purity)
     high = rules["high_risk"]
     criteria = []
     for criterion in high["criteria"]:
@@ -375,7 +463,9 @@ def assess_risk(
             + " could not be assessed"
         )
     iss = _iss(rules["iss"], data)
+    double = _double_hit(rules.get("double_hit"), data)
     return {
+        "double_hit": double,
         "high_risk": high_risk,
         "basis": basis,
         "definition": {"id": high["id"], "title": high["title"], "note": high.get("note")},

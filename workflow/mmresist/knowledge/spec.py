@@ -96,6 +96,11 @@ def parse_spec(alteration_type: str, spec: str) -> dict:
         if scope not in RANGE_SCOPES:
             raise SpecError(f"'{spec}': scope must be one of {', '.join(RANGE_SCOPES)}")
         return {"start": start, "end": end, "scope": scope}
+    if alteration_type == "biallelic_loss" and spec.startswith("*+"):
+        # '*+R27P,S30del': these curated changes also count as the second hit beside a
+        # copy loss (README, biallelic_loss).
+        changes = [parse_protein_change(part) for part in spec[2:].split(",")]
+        return {"second_hits": [change["change"] for change in changes]}
     if alteration_type in STAR_TYPES:
         if spec != "*":
             raise SpecError(f"'{alteration_type}' takes the spec '*' (got '{spec}')")
@@ -186,6 +191,19 @@ def source_problems(token: str) -> list[str]:
                 f"citation '{token}' needs a year (or 'unverified'), or use PMID:/DOI:/NCT ids"
             )
     return problems
+
+
+_RESOLVABLE = re.compile(r"PMID:\d+|\bNCT\d{8}\b|DOI:10\.\d{4,9}/[^\s;)]+")
+
+
+def identifiers(token: str) -> list[str]:
+    """The PMID, DOI and NCT ids a source names (bare or inside a citation), in order."""
+    return _RESOLVABLE.findall(token)
+
+
+def is_identifier(token: str) -> bool:
+    """True when a source names at least one id a reader can resolve (PMID, DOI, NCT)."""
+    return bool(_RESOLVABLE.search(token))
 
 
 def source_list_problems(sources: list[str], where: str) -> list[str]:
