@@ -124,7 +124,8 @@ def validate_knowledge(directory: str | os.PathLike) -> list[str]:
     problems = _reference_problems(raw)
     problems += polymorphism_problems(raw["polymorphisms"], {row["symbol"] for row in raw["genes"]})
     problems += _document_problems(raw, documents)
-    problems += _regimen_evidence_problems(raw, documents["option_ranking"])
+    if documents["option_ranking"] is not None:
+        problems += _regimen_evidence_problems(raw, documents["option_ranking"])
     return problems
 
 
