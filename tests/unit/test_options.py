@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import mmresist.interpret.options as options_module
 from mmresist.interpret.options import (
     RULES,
     candidates,
@@ -45,12 +44,14 @@ def finding(biomarker_id: str) -> dict:
     }
 
 
-def history(refractory=(), exposed=()) -> dict:
+def history(refractory=(), exposed=(), lines=3) -> dict:
+    """A therapy history with ``lines`` prior lines (label checks count them)."""
     refractory = set(refractory)
     exposed = set(exposed) | refractory
     classes = lambda drugs: sorted({c for d in drugs for c in K.drug_classes(d)})  # noqa: E731
     return {
         "lines": [],
+        "line_count": lines,
         "exposed_drugs": sorted(exposed),
         "exposed_classes": classes(exposed),
         "refractory_drugs": sorted(refractory),
@@ -103,19 +104,19 @@ def test_output_shape_ranks_and_sources():
     result = options(history(exposed=["bortezomib", "lenalidomide"]), max_options=10)
     ranks = [o["rank"] for o in result]
     assert len(result) >= 10 and ranks[0] == 1 and ranks == sorted(ranks)
-    # The cut never falls inside a rank: everything past the tenth shares its rank.
-    assert all(option["rank"] == result[9]["rank"] for option in result[10:])
+    # Each part (offered, off label, trial-only, never offered) keeps ten options plus ties.
+    offered = [o for o in result if o["status"] in ("standard", "needs_assessment")]
+    assert len(offered) <= 10 or all(o["rank"] == offered[9]["rank"] for o in offered[10:])
     for index, option in enumerate(result):
-        # Competition ranking: equal tier and score share a rank, the next rank skips.
-        if index and (option["score"], option["status"] == "investigational") == (
-            result[index - 1]["score"],
-            result[index - 1]["status"] == "investigational",
-        ):
-            assert option["rank"] == result[index - 1]["rank"]
-        else:
+        # Competition ranking: options no rule separates share a rank, the next rank skips.
+        if index and option["rank"] != result[index - 1]["rank"]:
             assert option["rank"] == index + 1
+        elif index:
+            assert option["score"] == result[index - 1]["score"]
     for o in result:
         assert set(o) >= {
+            "approval",
+            "benefit",
             "rank",
             "regimen",
             "drugs",
@@ -135,10 +136,11 @@ def test_ranking_is_deterministic_ties_by_abbreviation():
     first, second = options(h), options(h)
     assert first == second
     for a, b in zip(first, first[1:], strict=False):
-        if a["status"] != "investigational" and b["status"] != "investigational":
-            assert a["score"] > b["score"] or (
-                a["score"] == b["score"] and a["regimen"].casefold() <= b["regimen"].casefold()
-            )
+        if a["rank"] == b["rank"]:
+            assert a["regimen"].casefold() <= b["regimen"].casefold()
+    # On-label options come before off-label, withdrawn and trial-only ones.
+    groups = [o["status"] in ("off_label", "investigational") for o in first]
+    assert groups == sorted(groups)
 
 
 # -- rule 1: refractoriness -------------------------------------------------------------------
@@ -173,7 +175,8 @@ def test_rule_refractory_class_demotes_other_drug_of_class():
 
 # -- rule 2: class switch ----------------------------------------------------------------------
 
-CLASS_SWITCH_BONUS = options_module.CLASS_SWITCH_BONUS
+WEIGHTS = K.regimen_evidence["ranking"]["weights"]
+CLASS_SWITCH_BONUS = WEIGHTS["class_switch_bonus"]
 
 
 @pytest.mark.parametrize(
@@ -213,10 +216,13 @@ def test_celmods_listed_as_trial_options_not_standard():
         ("BM-PSMB5-A108T", "IRd", -1),  # class only: ixazomib not tested
         ("BM-PSMB5-A108T", "Kd", 0),  # carfilzomib retained activity
         ("BM-CRBN-LOF", "DPd", -2),  # level C
-        ("BM-CRBN-MISSENSE", "Mezi-dex", -1),  # CELMoDs reached by CRBN, class only
-        ("BM-TNFRSF17-BIALLELIC-TCE", "teclistamab", -3),  # level B
+        ("BM-CRBN-LOF", "Mezi-dex", -1),  # CELMoDs reached by CRBN, class only
+        ("BM-TNFRSF17-BIALLELIC-TCE", "teclistamab", -2),  # level C
         ("BM-GPRC5D-BIALLELIC-TCE", "talquetamab", -2),
-        ("BM-NR3C1-LOF", "Kd", 0),  # note only
+        ("BM-NR3C1-BIALLELIC", "Kd", 0),  # note only
+        ("BM-NRAS-HOTSPOT-BTZ", "Vd", -3),  # level B, names bortezomib
+        ("BM-NRAS-HOTSPOT-BTZ", "Kd", 0),  # single-agent bortezomib only: carfilzomib spared
+        ("BM-TNFRSF17-R27P", "teclistamab", -1),  # class-level claim: no drug tested
         ("BM-TNFRSF17-BIALLELIC-TCE", "talquetamab", None),  # untouched
     ],
 )
@@ -232,6 +238,27 @@ def test_rule_resistance_findings(biomarker, regimen, delta):
     assert item["rule"] == "resistance_finding"
     assert f["evidence_level"] in item["text"]
     assert set(f["sources"]) <= set(item["sources"])
+
+
+def test_predicted_resistance_demotes_at_most_one_step():
+    """A resistance finding for a class the patient never received predicts, it does not
+    record, a failure: it is labelled so and weighs one step, not its level's three."""
+    option = candidate("Vd")
+    f = finding("BM-NRAS-HOTSPOT-BTZ")
+    f["exposure"] = "predicted_not_exposed"
+    rule_resistance_findings(option, [f], K)
+    assert option["score"] == -1
+    assert option["rationale"][-1]["text"].startswith("Predicted; not yet exposed")
+    observed = candidate("Vd")
+    f["exposure"] = "observed"
+    rule_resistance_findings(observed, [f], K)
+    assert observed["score"] == -3
+
+
+def test_monitor_row_never_demotes():
+    option = candidate("teclistamab")
+    rule_resistance_findings(option, [finding("BM-TNFRSF17-COPYLOSS")], K)
+    assert rules_of(option) == ["pivotal_trial"]
 
 
 def test_psmb5_carfilzomib_note_cites_in_vitro_sources():
@@ -302,13 +329,13 @@ def test_rule_new_antigen(exposed, regimen, delta):
 def test_rule_unexposed_class():
     h = history(exposed=["bortezomib", "lenalidomide", "daratumumab", "dexamethasone"])
     option = candidate("EPd")  # imid exposed, anti_slamf7 new
-    rule_unexposed_class(option, h)
+    rule_unexposed_class(option, h, K)
     assert option["score"] == 1 and "anti_slamf7" in option["rationale"][-1]["text"]
     option = candidate("DRd")
-    rule_unexposed_class(option, h)
+    rule_unexposed_class(option, h, K)
     assert option["score"] == 0
     option = candidate("SVd")  # xpo1 new only
-    rule_unexposed_class(option, history(exposed=["lenalidomide"]))
+    rule_unexposed_class(option, history(exposed=["lenalidomide"]), K)
     assert option["score"] == 2  # proteasome_inhibitor and xpo1_inhibitor, capped at 2
 
 
@@ -379,6 +406,7 @@ def test_patient_bcma_escape_after_bispecific():
     h = history(
         ["teclistamab", "daratumumab", "lenalidomide", "bortezomib"],
         exposed=["pomalidomide", "carfilzomib"],
+        lines=4,
     )
     fs = [finding("BM-TNFRSF17-BIALLELIC-TCE"), finding("BM-TNFRSF17-BIALLELIC-ALT")]
     ranked = options(h, fs)
@@ -387,7 +415,11 @@ def test_patient_bcma_escape_after_bispecific():
     assert result["talquetamab"]["rank"] < result["elranatamab"]["rank"]
     assert result["talquetamab"]["rank"] < result["cilta-cel"]["rank"]
     assert "new_antigen" in rules_of(result["talquetamab"])
-    assert ranked[0]["regimen"] == "talquetamab"
+    # Evidence tier comes before benefit (randomised phase 3 first), so on-label Pd
+    # (MM-003) precedes single-arm talquetamab; talquetamab leads every antigen-directed option.
+    antigen_classes = set().union(*K.option_rules["antigen_classes"].values())
+    antigen = [o["regimen"] for o in ranked if antigen_classes & set(o["drug_classes"])]
+    assert antigen[0] == "talquetamab"
 
 
 def test_patient_gprc5d_escape():
@@ -402,7 +434,11 @@ def test_patient_t1114():
     h = history(["lenalidomide", "dexamethasone"], exposed=["bortezomib", "daratumumab"])
     with_t = by_regimen(options(h, [finding("BM-T1114-VEN")]))
     without = by_regimen(options(h, []))
-    assert with_t["VenVd"]["rank"] < without["VenVd"]["rank"]
+    # Not approved in myeloma: off label either way; the finding raises its score (and its
+    # place among off-label options of the same evidence tier and benefit band).
+    assert with_t["VenVd"]["score"] > without["VenVd"]["score"]
+    assert with_t["VenVd"]["rank"] <= without["VenVd"]["rank"]
+    assert with_t["VenVd"]["status"] == "off_label"
     assert with_t["VenVd"]["evidence_level"] == "B"
     assert any("BELLINI" in c for c in with_t["VenVd"]["cautions"])
 
@@ -422,18 +458,24 @@ def test_patient_without_therapy_table():
 
 
 def test_patient_penta_refractory_with_labs():
-    h = history(["daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"])
-    h["penta_refractory"] = True
+    h = history(
+        ["daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"], lines=5
+    )
+    h["penta_refractory"] = h["triple_class_refractory"] = True
     labs = [lab("neutrophils", 0.9, "10^9/L"), lab("creatinine", 1.0, "mg/dL")]
     ranked = options(h, [], labs=labs, max_options=10)
-    assert len(ranked) == 10
+    assert len(ranked) >= 10
     spent = {"daratumumab", "bortezomib", "carfilzomib", "lenalidomide", "pomalidomide"}
     for o in ranked:
         assert not spent & set(o["drugs"])
         assert any("neutrophils 0.9" in c for c in o["cautions"])
         assert not any(c.startswith("Renal") for c in o["cautions"])
     top = {o["regimen"] for o in ranked[:5]}
-    assert top & {"teclistamab", "elranatamab", "talquetamab", "cilta-cel", "belantamab"}
+    assert top & {"teclistamab", "elranatamab", "talquetamab", "linvoseltamab"}
+    # Withdrawn monotherapy is never standard and ranks after every on-label option.
+    belantamab = by_regimen(options(h, [], labs=labs))["belantamab"]
+    assert belantamab["status"] == "off_label" and belantamab["approval"]["status"] == "withdrawn"
+    assert "ASCT" not in by_regimen(options(h, []))  # no salvage transplant when refractory
     investigational = [o for o in ranked if o["status"] == "investigational"]
     assert all(
         o["rank"] > r["rank"] for o in investigational for r in ranked if r not in investigational
@@ -497,7 +539,7 @@ def test_rule_pivotal_population(regimen, lines, demoted, cited):
     option = candidate(regimen)
     rule_pivotal_population(option, treated(lines), K)
     assert ("pivotal_population" in rules_of(option)) is demoted
-    assert option["score"] == (-options_module.POPULATION_PENALTY if demoted else 0)
+    assert option["score"] == (-WEIGHTS["population_penalty"] if demoted else 0)
     if cited:
         item = next(i for i in option["rationale"] if i["rule"] == "pivotal_population")
         assert item["sources"][0] == cited and "Outside the population" in item["text"]

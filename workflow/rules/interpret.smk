@@ -20,6 +20,7 @@ rule patient_report:
         filters=filter_args,
         build=config["genome_build"],
         annotation=config["annotation"]["mode"],
+        region=config["approval_region"],
         annotated=annotated_args,
         templates=f"{WORK}/templates",
         outdir=output_folder,
@@ -27,5 +28,6 @@ rule patient_report:
         "{params.mmresist} patient --patient {wildcards.patient:q} --samples {input.samples:q}"
         " --knowledge {input.knowledge:q} --genome-build {params.build}"
         " --annotation-mode {params.annotation} {params.annotated} --threads {threads}"
+        " --approval-region {params.region}"
         " --template-cache {params.templates:q}"
         " {params.clinical} {params.filters} --outdir {params.outdir:q} > {log:q} 2>&1"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from mmresist.interpret import option_ranking as ordering
 from mmresist.interpret.labs import canonical_value, latest_per_test
 from mmresist.model import Finding, LabRow, PatientInfo, TherapyHistory
 
@@ -30,25 +31,25 @@ RULES = (
     "unexposed_class",
     "lab_cautions",
     "infection_risk",
+    "approval",
+    "evidence_tier",
+    "benefit",
+    "never_offer",
+    "salvage_asct",
 )
 
-# Score weights: how much each rule moves an option. They are ranking policy, not clinical
-# facts; the facts the rules reason with are in resources/knowledge/option_rules.yaml.
-#: Score change per CIViC evidence level of a finding (A validated ... E inferential).
-LEVEL_WEIGHT = {"A": 3, "B": 3, "C": 2, "D": 1, "E": 1}
+# Score weights (how much each rule moves an option) are ranking policy curated with their
+# basis in resources/knowledge/option_ranking.yaml (``weights``), read through _weight.
 EVIDENCE_ORDER = ("A", "B", "C", "D", "E")
-CLASS_REFRACTORY_PENALTY = 2
-CLASS_ONLY_PENALTY = 1
-CLASS_SWITCH_BONUS = 1
-POPULATION_PENALTY = 2
-# A switch into another class (CELMoDs) is larger: it lifts a trial option among the
-# investigational ones, which rank after every standard option anyway.
-CELMOD_SWITCH_BONUS = 2
-VENETOCLAX_UNSELECTED_PENALTY = 2
-NEW_ANTIGEN_BONUS = 2
-SAME_ANTIGEN_PENALTY = 1
-UNEXPOSED_CAP = 2
-OFF_LABEL_PENALTY = 1
+
+
+def _weight(knowledge: Knowledge, name: str) -> int:
+    return int(ordering.weights(knowledge)[name])
+
+
+def _level_weight(knowledge: Knowledge, level: str) -> int:
+    return int(ordering.weights(knowledge)["level"][level])
+
 
 GLUCOCORTICOID = "glucocorticoid"
 
@@ -83,6 +84,7 @@ def therapy_options(
     labs: list[LabRow] | None = None,
     max_options: int = 10,
     patient: PatientInfo | None = None,
+    approval_region: str = "US",
 ) -> list[dict] | None:
     """Ranked relapse options, or ``None`` without a therapy history (unknown, not "none").
 
@@ -90,9 +92,9 @@ def therapy_options(
     ``therapy.therapy_history``; ``findings`` the list ``matching`` returns; ``labs`` the
     labs rows of ``clinical.read_table``. Each option is ``{rank, regimen, drugs,
     drug_classes, status, score, rationale: [{rule, text, sources}], cautions,
-    evidence_level, sources}``; ``max_options`` of them, plus any tied with the last.
-    ``patient`` holds the patients.tsv characteristics (None when not given); no rule here
-    reads it yet.
+    evidence_level, sources, approval, benefit}``; ``max_options`` of them, plus any tied
+    with the last. ``patient`` holds the patients.tsv characteristics (None when not given;
+    salvage transplant reads it); ``approval_region`` (US or EU) picks the approvals.tsv rows.
     """
     if therapy_history is None:
         return None
@@ -102,6 +104,10 @@ def therapy_options(
     for candidate in candidates(knowledge):
         if rule_refractory_drug(candidate, therapy_history):
             continue
+        ordering.apply_approval(candidate, therapy_history, knowledge, approval_region)
+        ordering.apply_benefit(candidate, knowledge)
+        if not ordering.salvage_asct(candidate, therapy_history, patient, knowledge):
+            continue
         rule_refractory_class(candidate, therapy_history, knowledge)
         rule_class_switch(candidate, therapy_history, knowledge)
         rule_pivotal_population(candidate, therapy_history, knowledge)
@@ -109,12 +115,13 @@ def therapy_options(
         rule_sensitivity_findings(candidate, findings, knowledge)
         rule_venetoclax_unselected(candidate, findings, knowledge)
         rule_new_antigen(candidate, therapy_history, knowledge)
-        rule_unexposed_class(candidate, therapy_history)
+        rule_unexposed_class(candidate, therapy_history, knowledge)
         rule_lab_cautions(candidate, latest, knowledge)
         rule_infection_risk(candidate, knowledge)
+        ordering.never_offer(candidate, therapy_history, knowledge)
         options.append(candidate)
     options.extend(braf_mek_options(findings, knowledge, therapy_history, latest))
-    return rank(options, max_options)
+    return ordering.rank(options, max_options, knowledge)
 
 
 # -- candidates --------------------------------------------------------------------------------
@@ -128,6 +135,10 @@ def candidates(knowledge: Knowledge) -> list[dict]:
         if regimen["setting"] not in ("RRMM", "both"):
             continue
         drugs = list(regimen["components"])
+        # The curated pivotal outcome (benefit.tsv) names the trial the ranking rests on;
+        # without one the regimens.tsv pivotal trial is cited.
+        outcome = ordering.benefit_row(knowledge, abbreviation)
+        trial = outcome["trial"] if outcome else regimen["pivotal_trial"]
         option = _option(
             abbreviation,
             drugs,
@@ -136,8 +147,8 @@ def candidates(knowledge: Knowledge) -> list[dict]:
             {d: knowledge.drug_classes(d) for d in drugs},
             {
                 "rule": "pivotal_trial",
-                "text": f"Pivotal evidence: {regimen['pivotal_trial']}.",
-                "sources": list(regimen["sources"]),
+                "text": f"Pivotal evidence: {trial}.",
+                "sources": list(outcome["sources"] if outcome else regimen["sources"]),
             },
         )
         option["_pivotal"] = regimen["pivotal_trial"]
@@ -216,7 +227,19 @@ def _status(drugs: list[str], knowledge: Knowledge) -> str:
     return status
 
 
-def _note(option: dict, rule: str, text: str, sources: list[str], delta: int = 0) -> None:
+def _note(
+    option: dict,
+    rule: str,
+    text: str,
+    sources: list[str],
+    delta: int = 0,
+    *,
+    compromised: bool = False,
+) -> None:
+    """Add a rationale item and its score change; ``compromised``: the rule contraindicates
+    the option for this patient (option_ranking.sort_key)."""
+    if compromised:
+        option["_compromised"] = True
     option["score"] += delta
     option["rationale"].append({"rule": rule, "text": text, "sources": list(sources)})
 
@@ -273,11 +296,15 @@ def rule_refractory_class(option: dict, history: TherapyHistory, knowledge: Know
                 "drug of that class without a documented switch path."
             )
             sources = option["rationale"][0]["sources"]
+            # A curated note (isatuximab after daratumumab) says the drug is inactive: that
+            # contraindicates the option; the general class note only lowers its score.
+            curated = False
             for note in _facts(knowledge)["refractory_class_notes"]:
                 if drug == note["drug"] and set(note["refractory"]) <= refractory_drugs:
-                    text, sources = note["text"], note["source"]
+                    text, sources, curated = note["text"], note["source"], True
                     break
-            _note(option, "refractory_class", text, sources, -CLASS_REFRACTORY_PENALTY)
+            penalty = _weight(knowledge, "class_refractory_penalty")
+            _note(option, "refractory_class", text, sources, -penalty, compromised=curated)
 
 
 def _drug_class_map(option: dict) -> dict[str, list[str]]:
@@ -313,7 +340,7 @@ def rule_class_switch(option: dict, history: TherapyHistory, knowledge: Knowledg
         if not reached:
             continue
         sources = option["rationale"][0]["sources"] if path.get("cite") else path["source"]
-        bonus = CELMOD_SWITCH_BONUS if to_classes else CLASS_SWITCH_BONUS
+        bonus = _weight(knowledge, "celmod_switch_bonus" if to_classes else "class_switch_bonus")
         if "{drug}" in path["text"]:
             for drug in sorted(reached):
                 _note(option, "class_switch", path["text"].format(drug=drug), sources, bonus)
@@ -359,7 +386,8 @@ def rule_pivotal_population(option: dict, history: TherapyHistory, knowledge: Kn
             f"Outside the population of {trial['short_name']} ({registry}), the trial its "
             f"evidence comes from: {'; '.join(gaps)}.",
             [registry, *[s for s in trial.get("sources") or [] if s != registry]],
-            -POPULATION_PENALTY,
+            -_weight(knowledge, "population_penalty"),
+            compromised=True,
         )
         return
 
@@ -369,7 +397,7 @@ def rule_pivotal_population(option: dict, history: TherapyHistory, knowledge: Kn
 
 def _level(finding: Finding) -> str:
     level = str(finding.get("evidence_level") or "E").upper()
-    return level if level in LEVEL_WEIGHT else "E"
+    return level if level in EVIDENCE_ORDER else "E"
 
 
 def _finding_label(finding: Finding) -> str:
@@ -431,18 +459,24 @@ def rule_resistance_findings(option: dict, findings: list[Finding], knowledge: K
             None,
         )
         if named:
-            delta = -LEVEL_WEIGHT[level]
+            delta = -_level_weight(knowledge, level)
+            option["_compromised"] = True
             text = f"{label} (evidence {level}) compromises {', '.join(named)}."
         elif spared is not None:
             delta = 0
             text = spared["text"].format(finding=label, level=level)
             sources = sources + [s for s in spared["source"] if s not in sources]
         else:
-            delta = -CLASS_ONLY_PENALTY
+            delta = -_weight(knowledge, "class_only_penalty")
             text = (
                 f"{label} (evidence {level}) affects the class of {', '.join(by_class)}; "
                 "the drug itself was not tested, so the regimen is demoted by one."
             )
+        if finding.get("exposure") == "predicted_not_exposed" and delta < 0:
+            # Predicted, not observed: the patient never received the class, so the finding
+            # weighs on the choice by at most the class-only step instead of its level.
+            delta = max(delta, -_weight(knowledge, "class_only_penalty"))
+            text = f"Predicted; not yet exposed: {text}"
         option["levels"].append(level)
         _note(option, "resistance_finding", text, sources, delta)
 
@@ -467,7 +501,7 @@ def rule_sensitivity_findings(option: dict, findings: list[Finding], knowledge: 
             f"{_finding_label(finding)} (evidence {level}) supports {', '.join(named)}: "
             f"{finding.get('summary') or ''}".strip(),
             list(finding.get("sources") or []),
-            LEVEL_WEIGHT[level],
+            _level_weight(knowledge, level),
         )
         for caution in _facts(knowledge)["sensitivity_cautions"]:
             if caution["drug"] in named:
@@ -492,7 +526,7 @@ def rule_venetoclax_unselected(option: dict, findings: list[Finding], knowledge:
             "venetoclax_unselected",
             fact["text"],
             fact["source"],
-            -VENETOCLAX_UNSELECTED_PENALTY,
+            -_weight(knowledge, "venetoclax_unselected_penalty"),
         )
         option["cautions"].append(_with_source(fact["caution"], fact["source"]))
 
@@ -526,15 +560,42 @@ def braf_mek_options(
                 "sources": list(finding.get("sources") or []),
             },
         )
-        option["score"] += LEVEL_WEIGHT[level]
+        option["score"] += _level_weight(knowledge, level)
         option["levels"].append(level)
         for caution in _facts(knowledge)["cautions"]:
             if caution["applies_to"] == "off_label_targeted":
                 option["cautions"].append(_with_source(caution["text"], caution["source"]))
-        rule_unexposed_class(option, history)
+        _not_approved(option, knowledge)
+        rule_unexposed_class(option, history, knowledge)
         rule_lab_cautions(option, latest, knowledge)
         result.append(option)
     return result
+
+
+def _not_approved(option: dict, knowledge: Knowledge) -> None:
+    """The off-label BRAF+MEK option: not approved for myeloma in any region."""
+    reason = "BRAF and MEK inhibitors are not approved for myeloma in any region"
+    option["approval"] = {
+        "region": None,
+        "status": "not_approved",
+        "date": None,
+        "label": "off_label",
+        "reasons": [reason],
+        "verified": True,
+    }
+    option["benefit"] = None
+    option["_group"] = "off_label"
+    # Its evidence (a finding's case series or phase 2) is early-phase; no number is curated.
+    policy = ordering.ranking(knowledge)
+    option["_tier"] = policy["evidence_tiers"]["order"].index("phase1_2")
+    option["_band"] = policy["benefit_bands"]["order"].index("not_curated")
+    option["rationale"].append(
+        {
+            "rule": "approval",
+            "text": f"Approval: {reason}; off label. Ranked after every on-label option.",
+            "sources": list(_facts(knowledge)["off_label_classes"]["source"]),
+        }
+    )
 
 
 # -- rule 5: new antigen -----------------------------------------------------------------------
@@ -550,14 +611,20 @@ def rule_new_antigen(option: dict, history: TherapyHistory, knowledge: Knowledge
         if not classes & _antigen_classes(knowledge, switch["to"]):
             continue
         same = switch["after"] in switch["to"]
-        delta = -SAME_ANTIGEN_PENALTY if same else NEW_ANTIGEN_BONUS
+        if same:
+            option["_compromised"] = True
+        delta = (
+            -_weight(knowledge, "same_antigen_penalty")
+            if same
+            else _weight(knowledge, "new_antigen_bonus")
+        )
         _note(option, "new_antigen", switch["text"], switch["source"], delta)
 
 
 # -- rule 6: unexposed classes -----------------------------------------------------------------
 
 
-def rule_unexposed_class(option: dict, history: TherapyHistory) -> None:
+def rule_unexposed_class(option: dict, history: TherapyHistory, knowledge: Knowledge) -> None:
     """+1 per drug class the patient has never received (glucocorticoids aside), capped."""
     exposed = set(history.get("exposed_classes") or [])
     new = [c for c in option["drug_classes"] if c != GLUCOCORTICOID and c not in exposed]
@@ -568,7 +635,7 @@ def rule_unexposed_class(option: dict, history: TherapyHistory) -> None:
         "unexposed_class",
         f"Class(es) not yet received: {', '.join(new)}.",
         option["rationale"][0]["sources"],
-        min(len(new), UNEXPOSED_CAP),
+        min(len(new), _weight(knowledge, "unexposed_cap")),
     )
 
 
@@ -628,57 +695,3 @@ def rule_infection_risk(option: dict, knowledge: Knowledge) -> None:
             applies == "t_cell_redirecting" and set(option["drug_classes"]) & t_cell_redirecting
         ):
             option["cautions"].append(_with_source(caution["text"], caution["source"]))
-
-
-# -- ranking -----------------------------------------------------------------------------------
-
-
-def rank(options: list[dict], max_options: int = 10) -> list[dict]:
-    """Sort by tier, then score (high first), then regimen, and finish the shape.
-
-    Options that no rule separates (same tier and score) share a rank ("1, 1, 3"): the
-    alphabetical order inside a rank is only for stable output, not a preference."""
-    for option in options:
-        if option["status"] == "off_label":
-            option["score"] -= OFF_LABEL_PENALTY
-    options.sort(
-        key=lambda o: (o["status"] == "investigational", -o["score"], o["regimen"].casefold())
-    )
-    result = []
-    previous_key = None
-    shared_rank = 0
-    for index, option in enumerate(options, start=1):
-        key = (option["status"] == "investigational", option["score"])
-        if key != previous_key:
-            if index > max(0, max_options):
-                break  # the cut falls between ranks, never inside one
-            shared_rank, previous_key = index, key
-        sources: list[str] = []
-        for item in option["rationale"]:
-            for source in item["sources"]:
-                if source not in sources:
-                    sources.append(source)
-        result.append(
-            {
-                "rank": shared_rank,
-                "regimen": option["regimen"],
-                "drugs": option["drugs"],
-                "drug_classes": option["drug_classes"],
-                "status": option["status"],
-                "score": option["score"],
-                "rationale": option["rationale"],
-                "cautions": list(dict.fromkeys(option["cautions"])),
-                "evidence_level": _evidence_level(option),
-                "sources": sources,
-            }
-        )
-    return result
-
-
-def _evidence_level(option: dict) -> str:
-    """'standard' for an approved regimen resting on its pivotal trial, else the best CIViC
-    level among finding-based items, else 'investigational'."""
-    if option["status"] == "standard":
-        return "standard"
-    levels = sorted(option["levels"], key=EVIDENCE_ORDER.index)
-    return levels[0] if levels else "investigational"
