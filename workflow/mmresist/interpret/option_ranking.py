@@ -475,7 +475,7 @@ def rank(options: list[dict], max_options: int, knowledge: Knowledge) -> list[di
     Options equal on every one of these share a rank ("1, 1, 3"): the alphabetical order
     inside a rank is only for stable output, not a preference."""
     options.sort(key=lambda o: (sort_key(o, knowledge), o["regimen"].casefold()))
-    result = []
+    result: list[dict] = []
     previous_key = None
     shared_rank = 0
     # ``max_options`` applies to each part of the list on its own (the options that can be
