@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mmresist.interpret.matching import match_biomarkers, three_letter, variant_effects
+from mmresist.interpret.alterations import three_letter, variant_effects
+from mmresist.interpret.matching import match_biomarkers
 from mmresist.knowledge.load import load_knowledge
 from mmresist.model import CopyNumberCall, VariantCall
 from mmresist.vocab import ALTERATION_TYPES, IMPLICATIONS

@@ -1,4 +1,4 @@
-"""Vocabularies fixed by SPEC.md, kept in one place so every module uses the same ids."""
+"""Report vocabularies (the ids report.json uses), kept in one place so every module agrees."""
 
 SCHEMA_VERSION = "1"
 

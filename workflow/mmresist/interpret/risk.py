@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 
+from mmresist.interpret.alterations import biallelic_evidence, variant_effects
 from mmresist.interpret.criteria import (
     MET,
     UNKNOWN,
@@ -22,13 +23,7 @@ from mmresist.interpret.criteria import (
     status_of,
 )
 from mmresist.interpret.labs import canonical_value, latest_per_test
-from mmresist.interpret.matching import (
-    biallelic_evidence,
-    cyto_records,
-    cyto_text,
-    variant_effects,
-    variant_matches,
-)
+from mmresist.interpret.matching import cyto_records, cyto_text, variant_matches
 from mmresist.io.clinical import convert_lab
 from mmresist.io.tabular import iso_text
 from mmresist.knowledge.spec import parse_spec
