@@ -1,4 +1,4 @@
-"""Whole-patient scenarios (issue 4): one folder per scenario under tests/cases/scenarios/.
+"""Whole-patient scenarios: one folder per scenario under tests/cases/scenarios/.
 
 Each folder holds the patient's inputs (samples.tsv and whichever clinical tables apply) and
 an ``expected.yaml`` that states what a haematologist expects the report to contain. Every
