@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import os
 import random
@@ -205,8 +206,53 @@ def entry_templates(rng: random.Random, gene: str, count: int) -> list[str]:
     return templates
 
 
-def write_vcf(path: Path, records: int, seed: int) -> None:
-    """Write the synthetic VCF, bgzipped (bgzip -@2 when present, else pysam)."""
+def contig_positions(
+    rng: random.Random,
+    length: int,
+    count: int,
+    genes: list[tuple[int, int, str]],
+    panel_count: int | None,
+) -> list[int]:
+    """``count`` sorted positions on a contig. With ``panel_count`` None they are uniform,
+    so panel genes get their share of the genome; otherwise exactly ``panel_count`` fall
+    in panel gene spans (uniformly over the spans' length) and the rest outside them."""
+    if panel_count is None:
+        return sorted(rng.sample(range(10_000, length - 10_000), count))
+    panel_count = min(panel_count, count)
+    spans = [(start, end) for start, end, _ in genes if end > start]
+    chosen: set[int] = set()
+    if spans and panel_count:
+        cumulative = []
+        total = 0
+        for start, end in spans:
+            total += end - start
+            cumulative.append(total)
+        while len(chosen) < panel_count:
+            offset = rng.randrange(total)
+            index = bisect.bisect_right(cumulative, offset)
+            start = spans[index][0]
+            chosen.add(start + offset - (cumulative[index - 1] if index else 0))
+    starts = [start for start, _ in spans]
+
+    def in_span(pos: int) -> bool:
+        index = bisect.bisect_right(starts, pos) - 1
+        return index >= 0 and spans[index][0] <= pos <= spans[index][1]
+
+    wanted = count - len(chosen)
+    while wanted > 0:
+        for pos in rng.sample(range(10_000, length - 10_000), wanted + 16):
+            if wanted and pos not in chosen and not in_span(pos):
+                chosen.add(pos)
+                wanted -= 1
+    return sorted(chosen)
+
+
+def write_vcf(path: Path, records: int, seed: int, panel_records: int | None = None) -> None:
+    """Write the synthetic VCF, bgzipped (bgzip -@2 when present, else pysam).
+
+    ``panel_records`` fixes how many records lie in panel genes (spread over the contigs by
+    the genes' length); None leaves it to chance (the genes' share of the genome, about
+    0.25%, so 2,500 per million)."""
     rng = random.Random(seed)
     panel = set(panel_genes())
     background = background_genes(rng, 5000, panel)
@@ -244,6 +290,15 @@ def write_vcf(path: Path, records: int, seed: int) -> None:
         name: max(1, round(records * length / genome)) for name, length in CONTIGS.items()
     }
     per_contig["chrX"] += records - sum(per_contig.values())
+    panel_per_contig: dict[str, int | None] = dict.fromkeys(CONTIGS)
+    if panel_records is not None:
+        lengths = {
+            chrom: sum(end - start for start, end, _ in spans.get(chrom, [])) for chrom in CONTIGS
+        }
+        covered = sum(lengths.values()) or 1
+        panel_per_contig = {
+            chrom: round(panel_records * lengths[chrom] / covered) for chrom in CONTIGS
+        }
     bases = "ACGT"
     background_count = len(background)
 
@@ -252,7 +307,8 @@ def write_vcf(path: Path, records: int, seed: int) -> None:
             length = CONTIGS[chrom]
             genes = spans.get(chrom, [])
             next_gene = 0
-            for pos in sorted(rng.sample(range(10_000, length - 10_000), count)):
+            positions = contig_positions(rng, length, count, genes, panel_per_contig[chrom])
+            for pos in positions:
                 ref = bases[pos % 4]
                 alt = bases[(pos + 1 + rng.randint(0, 2)) % 4]
                 while next_gene < len(genes) and genes[next_gene][1] < pos:
