@@ -565,10 +565,11 @@ def test_t11_14_patient_and_venetoclax_trials(knowledge):
     assert canova["genomically_relevant"]
     assert any("BM-T1114-VEN" in reason for reason in canova["relevance"])
     sonro = by_id(rows, "TR-SONROTOCLAX")
-    # Every criterion holds, but an unknown registry status leaves it possible at best.
+    # Every criterion holds, but its enrolling status is dated more than 24 months before it
+    # was checked, so recruitment is unconfirmed and the trial is possible at best.
     assert sonro["match"] == "possible" and sonro["criteria_match"] == "eligible"
     assert sonro["genomically_relevant"]
-    assert any("registry status unknown" in text for text in sonro["unknown"])
+    assert any("so recruitment is unconfirmed" in text for text in sonro["unknown"])
     mydrug = by_id(rows, "TR-MYDRUG")
     assert mydrug["match"] == "possible"
     assert any("one alternative holds: t(11;14)" in text for text in mydrug["met"])
