@@ -20,7 +20,7 @@ import pytest
 from markupsafe import escape
 
 from mmresist.errors import MmresistError
-from mmresist.report import render
+from mmresist.report import cohort, render
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "report_example.json"
 
@@ -40,8 +40,13 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "footer", "main", "nav",
     "aside", "section", "h1", "h2", "h3", "p", "dl", "dt", "dd", "div", "span", "strong",
     "em", "br", "wbr", "ol", "ul", "li", "a", "table", "caption", "thead", "tbody", "tr", "th",
-    "td",
+    "td", "figure", "figcaption", "details", "summary",
 }  # fmt: skip
+# Inline SVG drawn by report.figures: shapes and text only (no <image>, <use>, <foreignObject>
+# or <script>, which could load or run something).
+SVG_TAGS = {"svg", "desc", "line", "text", "rect", "circle", "polygon", "polyline"}
+# The cohort page adds its sort buttons, the filter box and its one hashed script.
+COHORT_TAGS = {"button", "label", "input", "script"}
 LOADING_ATTRIBUTES = {"src", "srcset", "action", "formaction", "poster", "data", "background"}
 
 
@@ -102,10 +107,15 @@ class Page(HTMLParser):
 
 
 def section_states(html: str) -> dict[str, str]:
-    """Section name -> the state sentence shown for it in the sections table."""
-    table = re.search(r'<table class="sections-table">.*?</table>', html, re.S).group(0)
-    rows = re.findall(r'<tr>\s*<th scope="row">(.*?)</th>\s*<td>(.*?)</td>', table, re.S)
-    return {name: Page(cell).text.strip() for name, cell in rows}
+    """Section name -> the state sentence under its heading, or 'Shown.' when the section
+    shows content instead."""
+    part = section(html, "not-assessed")
+    headings = re.findall(r'<h3 id="section-[a-z_]+">(.*?)</h3>\s*(<p class="state[^"]*">.*?</p>)?',
+                          part, re.S)  # fmt: skip
+    return {
+        Page(name).text.strip(): Page(state).text.strip() if state else "Shown."
+        for name, state in headings
+    }
 
 
 def section(html: str, section_id: str) -> str:
@@ -356,7 +366,7 @@ def test_future_sections_render_when_present():
     text = Page(section(html, "not-assessed")).text
     assert "Kd" in text and "t(4;14) with 1q+" in text
     states = section_states(html)
-    assert states["Therapy options"] == states["Risk assessment"] == "Shown below."
+    assert states["Therapy options"] == states["Risk assessment"] == "Shown."
     assert states["Clinical trials"] == "Not assessed in this version."
 
 
@@ -382,7 +392,7 @@ def test_page_loads_nothing(example_html):
     assert csp and csp[0]["content"].startswith(
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
     )
-    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
+    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS | SVG_TAGS
     for name in LOADING_ATTRIBUTES:
         assert not page.attributes(name), name
     assert all(href.startswith(LINK_PREFIXES) for href in page.attributes("href"))
@@ -399,12 +409,13 @@ def test_hostile_text_is_escaped_everywhere():
     report = hostile_report()
     html = render.render_html(report)
     page = Page(html)
-    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
+    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS | SVG_TAGS
     assert not [name for _, attrs in page.tags for name in attrs if name.startswith("on")]
     for name in LOADING_ATTRIBUTES:
         assert not page.attributes(name), name
     assert all(href.startswith(LINK_PREFIXES) for href in page.attributes("href"))
     assert "<script" not in html.lower() and "<img" not in html.lower()
+    assert "<svg onload" not in html.lower()
     assert "&lt;script&gt;window.__pwned=1;alert(1)&lt;/script&gt;" in html
     # Shown to the reader as the text it is, in every kind of field.
     assert page.text.count(HOSTILE) > 50
@@ -424,15 +435,19 @@ def test_hostile_text_is_escaped_everywhere():
 
 def test_hostile_text_is_escaped_in_the_cohort_index(tmp_path):
     report = hostile_report()
-    index, tsv = render.render_cohort(reports=[report], out_dir=tmp_path)
+    index, tsv = cohort.render_cohort(reports=[report], out_dir=tmp_path)
     html = index.read_text(encoding="utf-8")
     page = Page(html)
-    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
+    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS | SVG_TAGS | COHORT_TAGS
     assert not [name for _, attrs in page.tags for name in attrs if name.startswith("on")]
+    # The one script is ours (its hash is in the CSP); input text never opens another.
+    assert html.lower().count("<script") == 1
     assert report["patient_id"] in page.text
-    (href,) = page.attributes("href")
-    assert href.startswith("../") and href.endswith("/report.html")
-    assert href.count("/") == 2 and "<" not in href and '"' not in href
+    hrefs = page.attributes("href")
+    assert [href.rsplit("/", 1)[1] for href in hrefs] == ["report.html", "report.pdf"]
+    for href in hrefs:
+        assert href.startswith("../") and href.count("/") == 2
+        assert "<" not in href and '"' not in href
     rows = list(csv.reader(tsv.open(encoding="utf-8"), delimiter="\t"))
     assert len(rows) == 2 and rows[1][0] == report["patient_id"]
 
@@ -509,10 +524,10 @@ def cohort_reports() -> list[dict]:
 
 
 def test_cohort_index_and_tsv(tmp_path):
-    index, tsv = render.render_cohort(reports=cohort_reports(), out_dir=tmp_path / "cohort")
+    index, tsv = cohort.render_cohort(reports=cohort_reports(), out_dir=tmp_path / "cohort")
     assert index == tmp_path / "cohort" / "index.html" and tsv.name == "cohort.tsv"
     rows = list(csv.DictReader(tsv.open(encoding="utf-8"), delimiter="\t"))
-    assert list(rows[0]) == list(render.COHORT_COLUMNS)
+    assert list(rows[0]) == list(cohort.COHORT_COLUMNS)
     assert [row["patient_id"] for row in rows] == ["MM-EX-000", "MM-EX-001", "MM-EX-002"]
     example = rows[1]
     assert example["samples"] == "2"
@@ -525,9 +540,11 @@ def test_cohort_index_and_tsv(tmp_path):
 
     page = Page(index.read_text(encoding="utf-8"))
     assert page.attributes("href") == [
-        "../MM-EX-000/report.html", "../MM-EX-001/report.html", "../MM-EX-002/report.html",
-    ]  # fmt: skip
-    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS
+        f"../{patient}/report.{kind}"
+        for patient in ("MM-EX-000", "MM-EX-001", "MM-EX-002")
+        for kind in ("html", "pdf")
+    ]
+    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS | SVG_TAGS | COHORT_TAGS
     assert render.NOTICE in page.text
     assert sorted(path.name for path in (tmp_path / "cohort").iterdir()) == [
         "cohort.tsv", "index.html",
@@ -536,22 +553,22 @@ def test_cohort_index_and_tsv(tmp_path):
 
 def test_cohort_output_is_reproducible_and_order_independent(tmp_path):
     reports = cohort_reports()
-    render.render_cohort(reports=reports, out_dir=tmp_path / "a")
-    render.render_cohort(reports=list(reversed(reports)), out_dir=tmp_path / "b")
+    cohort.render_cohort(reports=reports, out_dir=tmp_path / "a")
+    cohort.render_cohort(reports=list(reversed(reports)), out_dir=tmp_path / "b")
     for name in ("index.html", "cohort.tsv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
 def test_cohort_refuses_a_patient_twice(tmp_path):
     with pytest.raises(MmresistError, match="MM-EX-001"):
-        render.render_cohort(reports=[load_example(), load_example()], out_dir=tmp_path)
+        cohort.render_cohort(reports=[load_example(), load_example()], out_dir=tmp_path)
     assert not list(tmp_path.iterdir())
 
 
 def test_cohort_never_links_outside_the_report_folder(tmp_path):
     report = load_example()
     report["patient_id"] = ".."
-    index, _ = render.render_cohort(reports=[report], out_dir=tmp_path)
+    index, _ = cohort.render_cohort(reports=[report], out_dir=tmp_path)
     assert Page(index.read_text(encoding="utf-8")).attributes("href") == []
 
 

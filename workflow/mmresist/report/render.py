@@ -1,8 +1,10 @@
-"""Rendering reports for people: report.html (jinja2) and the cohort index; report.pdf, the
+"""Rendering reports for people: report.html (jinja2), with its pictures from
+mmresist.report.figures; the cohort page is mmresist.report.cohort's, and report.pdf, the
 tumour-board summary, is laid out from report.json by mmresist.report.summary.
 
-Everything rendered is self-contained: the CSS is inlined, nothing refers to a remote or
-local resource, and a Content-Security-Policy forbids loading anything but inline styles.
+Everything rendered is self-contained: the CSS is inlined, pictures are inline SVG, nothing
+refers to a remote or local resource, and a Content-Security-Policy forbids loading
+anything but inline styles (the cohort page adds one inline script, allowed by its hash).
 Text from inputs is autoescaped by jinja2 and never reaches an attribute that can load or
 run anything. No timestamps are written, so the same report gives the same bytes.
 """
@@ -10,9 +12,7 @@ run anything. No timestamps are written, so the same report gives the same bytes
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
-import io
 import os
 import re
 import tempfile
@@ -29,7 +29,8 @@ from markupsafe import Markup, escape
 
 from mmresist import __version__
 from mmresist.errors import MmresistError
-from mmresist.io.files import atomic_write_text
+from mmresist.report import figures
+from mmresist.report.cards import alteration_cards
 from mmresist.vocab import (
     COPY_NUMBER_CALLS,
     DISCLAIMER,
@@ -45,7 +46,8 @@ from mmresist.vocab import (
 TEMPLATES = Path(str(resources.files("mmresist.report") / "templates"))
 
 # default-src 'none' blocks scripts, fonts, frames, fetches and media; inline styles are the
-# only thing a report needs. base-uri and form-action are not covered by default-src.
+# only thing a report needs (inline <svg> is part of the document, not a load, so img-src
+# does not apply to it). base-uri and form-action are not covered by default-src.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "base-uri 'none'; form-action 'none'"
@@ -56,20 +58,6 @@ NOTICE = "Decision support for review by a clinician; not a diagnosis or a treat
 # Order in which findings are shown: what changes the choice of drug comes first.
 IMPLICATION_ORDER = ("resistance", "sensitivity", "eligibility", "prognostic")
 STATUS_ORDER = ("acquired", "persistent", "single_timepoint", "lost")
-
-COHORT_COLUMNS = (
-    "patient_id",
-    "samples",
-    "variants_kept",
-    "variants_filtered",
-    "findings_resistance",
-    "findings_sensitivity",
-    "findings_eligibility",
-    "findings_prognostic",
-    "triple_class_refractory",
-    "penta_refractory",
-    "knowledge_version",
-)
 
 LABELS = {
     **DRUG_CLASS_LABELS,
@@ -449,10 +437,18 @@ def report_view(report: Mapping) -> dict:
     other_findings = len(findings) - sum(count for _, count in implication_rows)
     if other_findings:
         implication_rows.append(("other", other_findings))
+    pictures = [
+        figures.therapy_timeline(report),
+        figures.vaf_figure(kept, samples),
+        figures.copy_number_strip(copy_number, samples),
+        figures.lab_trends(as_list(report.get("labs"))),
+    ]
     return {
         "samples": samples,
         "latest_sample": samples[-1] if samples else None,
         "findings": findings,
+        "cards": alteration_cards(findings, report),
+        "figures": {figure.figure_id: figure for figure in pictures if figure is not None},
         "implication_counts": implication_rows,
         "kept_rows": kept_rows,
         "filtered_rows": filtered_rows,
@@ -607,83 +603,3 @@ def render_html(report: dict, *, template_cache: str | os.PathLike | None = None
     return _render(
         "report.html.j2", template_cache=template_cache, report=report, view=report_view(report)
     )
-
-
-# ---------------------------------------------------------------- cohort
-
-
-def cohort_row(report: Mapping) -> dict:
-    """The cohort overview's numbers for one patient's report.json."""
-    findings = Counter(finding.get("implication") for finding in as_list(report["findings"]))
-    variants = as_list(report["variants"])
-    filtered = sum(1 for variant in variants if as_list(variant.get("filter_reasons")))
-    history = report["therapy_history"]
-    if history is None:
-        triple = penta = "not provided"
-    else:
-        triple = yes_no(history.get("triple_class_refractory"))
-        penta = yes_no(history.get("penta_refractory"))
-    return {
-        "patient_id": str(report["patient_id"]),
-        "samples": len(as_list(report["samples"])),
-        "variants_kept": len(variants) - filtered,
-        "variants_filtered": filtered,
-        "findings_resistance": findings.get("resistance", 0),
-        "findings_sensitivity": findings.get("sensitivity", 0),
-        "findings_eligibility": findings.get("eligibility", 0),
-        "findings_prognostic": findings.get("prognostic", 0),
-        "triple_class_refractory": triple,
-        "penta_refractory": penta,
-        "knowledge_version": str((report["provenance"] or {}).get("knowledge_version", "")),
-    }
-
-
-def _tsv_cell(value: object) -> str:
-    return " ".join(str(value).split()) if isinstance(value, str) else str(value)
-
-
-def cohort_tsv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(COHORT_COLUMNS)
-    for row in rows:
-        writer.writerow([_tsv_cell(row[column]) for column in COHORT_COLUMNS])
-    return buffer.getvalue()
-
-
-def render_cohort(
-    *,
-    reports: list[dict],
-    out_dir: str | os.PathLike,
-    template_cache: str | os.PathLike | None = None,
-) -> tuple[Path, Path]:
-    """Write ``index.html`` (linking ``../<patient_id>/report.html``) and ``cohort.tsv``
-    into ``out_dir``, one row per patient ordered by patient_id. ``template_cache`` as in
-    :func:`render_html`."""
-    rows = sorted((cohort_row(report) for report in reports), key=lambda row: row["patient_id"])
-    seen = Counter(row["patient_id"] for row in rows)
-    duplicated = sorted(patient for patient, count in seen.items() if count > 1)
-    if duplicated:
-        raise MmresistError(
-            f"cohort: patient {', '.join(duplicated)} appears in more than one report.json"
-        )
-    for row in rows:
-        # '.' and '..' would link outside the report folder; they are never valid ids.
-        row["linkable"] = row["patient_id"] not in ("", ".", "..")
-    genome_builds = sorted(
-        {str((report["provenance"] or {}).get("genome_build", "")) for report in reports}
-    )
-    knowledge_versions = sorted({row["knowledge_version"] for row in rows})
-    html = _render(
-        "cohort.html.j2",
-        template_cache=template_cache,
-        rows=rows,
-        genome_builds=genome_builds,
-        knowledge_versions=knowledge_versions,
-    )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    index_path, tsv_path = out / "index.html", out / "cohort.tsv"
-    atomic_write_text(tsv_path, cohort_tsv(rows))
-    atomic_write_text(index_path, html)
-    return index_path, tsv_path
