@@ -8,6 +8,9 @@ min_version("8.20")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/knowledge.smk"
 include: "workflow/rules/annotate.smk"

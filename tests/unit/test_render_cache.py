@@ -63,7 +63,9 @@ def test_cached_html_is_identical_and_skips_compiling(tmp_path, fresh_environmen
     files = cache_files(cache)
     # report.html.j2 and the figure macros it imports.
     assert len(files) == 2 and all(name.endswith(".cache") for name in files), files
-    assert all(f"-{jinja2.__version__}-" in name for name in files), "a jinja2 upgrade must not reuse bytecode"
+    assert all(f"-{jinja2.__version__}-" in name for name in files), (
+        "a jinja2 upgrade must not reuse bytecode"
+    )
 
     render._cached_environment.cache_clear()  # as a new process
     count_compiles.clear()

@@ -63,6 +63,19 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def _run_patient(args) -> int:
+    from mmresist.report.cohort import clear_failure, failure_record, write_failure
+
+    clear_failure(args.outdir)
+    try:
+        return _patient(args)
+    except MmresistError as error:
+        # The cohort page lists this patient as failed with the reason; the job still
+        # fails, so nothing downstream mistakes the patient for reported.
+        write_failure(args.outdir, failure_record(patient_id=args.patient, error=error))
+        raise
+
+
+def _patient(args) -> int:
     from mmresist.interpret.filters import Filters
     from mmresist.pipeline import ClinicalPaths, run_patient
 
@@ -176,15 +189,9 @@ def _run_pdf(args) -> int:
 
 
 def _run_cohort(args) -> int:
-    import json
+    from mmresist.report.cohort import load_entries, render_cohort
 
-    from mmresist.report.render import render_cohort
-
-    reports = []
-    for path in args.reports:
-        with open(path, encoding="utf-8") as stream:
-            reports.append(json.load(stream))
-    render_cohort(reports=reports, out_dir=args.outdir)
+    render_cohort(reports=load_entries(args.reports), out_dir=args.outdir, pdf=not args.no_pdf)
     return 0
 
 
@@ -281,7 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     cohort = subparsers.add_parser("cohort", help="cohort index from patients' report.json")
     cohort.add_argument("--outdir", required=True)
-    cohort.add_argument("reports", nargs="+", help="report.json files")
+    cohort.add_argument("--no-pdf", action="store_true", help="the run writes no report.pdf")
+    cohort.add_argument(
+        "reports",
+        nargs="+",
+        help="report.json or failure.json files, or patient folders (their report.json,"
+        " else their failure.json)",
+    )
 
     knowledge = subparsers.add_parser("knowledge", help="curated knowledge tables")
     actions = knowledge.add_subparsers(dest="action", required=True)

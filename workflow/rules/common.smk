@@ -2,6 +2,7 @@
 import os
 import re
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -178,6 +179,28 @@ def output_folder(wildcards, output):
 
 def cohort_reports(wildcards):
     return [f"{OUTDIR}/{patient}/report.json" for patient in PATIENTS]
+
+
+def cohort_pdf_arg(wildcards):
+    return "" if config["report"]["pdf"] else "--no-pdf"
+
+
+def write_cohort_page_after_failure():
+    """The cohort page from each patient folder's report.json or failure.json, run by
+    onerror; its own failure is reported, never raised over the job's."""
+    command = f"{MMRESIST} cohort --outdir {shlex.quote(f'{OUTDIR}/cohort')}"
+    command += f" {cohort_pdf_arg(None)} " + " ".join(
+        shlex.quote(f"{OUTDIR}/{patient}") for patient in PATIENTS
+    )
+    os.makedirs(f"{OUTDIR}/logs", exist_ok=True)
+    with open(f"{OUTDIR}/logs/cohort_index.log", "w") as log:
+        written = (
+            subprocess.run(command, shell=True, stdout=log, stderr=log).returncode == 0
+        )
+    where = (
+        f"{OUTDIR}/cohort/index.html" if written else f"{OUTDIR}/logs/cohort_index.log"
+    )
+    print(f"mmresist: cohort page after failed jobs: {where}", file=sys.stderr)
 
 
 def knowledge_tables():

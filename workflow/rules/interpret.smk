@@ -8,7 +8,13 @@ rule patient_report:
     output:
         json=f"{OUTDIR}/{{patient}}/report.json",
         tsv=f"{OUTDIR}/{{patient}}/variants.tsv",
-        html=f"{OUTDIR}/{{patient}}/report.html",
+        html=report(
+            f"{OUTDIR}/{{patient}}/report.html",
+            caption="../report/patient_html.rst",
+            category="Patients",
+            subcategory="{patient}",
+            labels={"patient": "{patient}", "file": "full report (HTML)"},
+        ),
     log:
         f"{OUTDIR}/{{patient}}/logs/report.log",
     conda:
