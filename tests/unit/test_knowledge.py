@@ -598,7 +598,7 @@ def test_rules_carry_sources_and_thresholds(knowledge):
     assert "5 mg" in eu["bands"][2]["guidance"] and eu["bands"][2]["condition"] == "on_dialysis"
     assert by_id["SC-RENAL-LEN-US"]["bands"][0]["upper"] == 60
     assert by_id["SC-IGG-LOW"]["threshold"] == {"op": "<", "value": 4}
-    assert by_id["SC-IGG-LOW"]["status"] == "unconfirmed"
+    assert by_id["SC-IGG-LOW"]["status"] == "partly"
     assert by_id["SC-CALCIUM-HIGH"]["unit"] == "mg/dL"
     topics = {rule["topic"] for rule in rules["supportive_care"]}
     assert {"renal", "bone", "infection", "anemia", "thrombosis", "neuropathy"} <= topics
@@ -724,7 +724,10 @@ def test_lab_criterion_test_and_unit_are_checked(broken):
     ("old", "new", "expected"),
     [
         (
-            "source: [Revlimid US prescribing information (edition unverified)]",
+            'source: ["Revlimid US prescribing information (edition unverified)", '
+            '"DOI:10.1177/0091270007309563", "Chen 2007 J Clin Pharmacol (lenalidomide '
+            "pharmacokinetics in renal impairment and haemodialysis; starting-dose "
+            'recommendations)"]',
             "source: []",
             "supportive_care[1:SC-RENAL-LEN-US].source",
         ),
@@ -734,7 +737,11 @@ def test_lab_criterion_test_and_unit_are_checked(broken):
         ("status: confirmed", "status: checked", "supportive_care[0:SC-RENAL-LEN-EU].status"),
         ("applies_to: {drugs: [lenalidomide]}", "applies_to: {drugs: [revlimid]}", "'revlimid'"),
         ('threshold: {op: ">", value: 11}', 'threshold: {op: "=", value: 11}', ".op"),
-        ("    source: [Mikhael", "    sources: [Mikhael", "SC-RENAL-LEN-PRE1003"),
+        (
+            '    source: ["DOI:10.1038/s41408',
+            '    sources: ["DOI:10.1038/s41408',
+            "SC-RENAL-LEN-PRE1003",
+        ),
     ],
 )
 def test_malformed_rules_are_reported(broken, old, new, expected):
@@ -850,3 +857,71 @@ def test_a_changed_table_makes_the_compiled_file_stale(tmp_path):
     genes.write_text(genes.read_text(encoding="utf-8").replace("Catalytic", "Catalytic "))
     assert not compiled_is_fresh(folder, compiled)
     assert not compiled_is_fresh(folder, tmp_path / "missing.json")
+
+
+# -- every sentence that reaches a report cites a resolvable source --------------------------
+VTE_SOURCE = (
+    'source: ["DOI:10.1038/sj.leu.2405062", "Palumbo 2008 Leukemia 22:414 (IMWG thrombosis '
+    'prevention with thalidomide and lenalidomide)"]'
+)
+
+
+def test_supportive_rule_without_identifier_is_reported(broken):
+    problems = _problems_after(
+        broken, "rules.yaml", VTE_SOURCE, 'source: ["Palumbo 2008 Leukemia 22:414 (IMWG)"]'
+    )
+    assert any(
+        p.startswith("rules.yaml supportive_care[")
+        and "SC-VTE-IMID].source: no PMID, DOI or NCT" in p
+        for p in problems
+    ), problems
+
+
+def test_policy_rule_is_exempt_but_nothing_else(broken):
+    _edit(broken / "rules.yaml", VTE_SOURCE, 'source: ["Palumbo 2008 Leukemia 22:414 (IMWG)"]')
+    _edit(
+        broken / "rules.yaml",
+        "    applies_to: {drug_classes: [imid]}\n",
+        "    applies_to: {drug_classes: [imid]}\n    policy: true\n",
+    )
+    assert validate_knowledge(broken) == []
+    # policy must be a boolean: a string does not pass the schema
+    _edit(
+        broken / "rules.yaml",
+        "    applies_to: {drug_classes: [imid]}\n    policy: true\n",
+        "    applies_to: {drug_classes: [imid]}\n    policy: yes-ish\n",
+    )
+    assert any("policy" in p for p in validate_knowledge(broken))
+
+
+def test_option_fact_and_ranking_entry_without_identifier_are_reported(broken):
+    _edit(
+        broken / "option_rules.yaml",
+        '"PMID:30858549", "DOI:10.1038/s41375-019-0435-7", NCT02514668]',
+        "]",
+    )
+    _edit(
+        broken / "option_ranking.yaml",
+        'source: ["DOI:10.1038/s41591-021-01245-5", "Lee 2023',
+        'source: ["Lee 2023',
+    )
+    problems = validate_knowledge(broken)
+    assert any(
+        "option_rules.yaml refractory_class_notes[0:OPT-ISATUXIMAB-AFTER-DARATUMUMAB].source: "
+        "no PMID, DOI or NCT id" in p
+        for p in problems
+    ), problems
+    assert any(
+        "option_ranking.yaml never_offer[2:RANK-CAR-T-RELAPSE].source: no PMID, DOI or NCT id" in p
+        for p in problems
+    ), problems
+
+
+def test_real_cited_entries_carry_an_identifier_or_are_policy(knowledge):
+    from mmresist.knowledge.spec import is_identifier
+
+    ranking = knowledge.regimen_evidence["ranking"]
+    assert ranking["approval_groups"]["policy"] is True
+    assert "design choice, not a clinical claim" in ranking["approval_groups"]["source"][0]
+    for rule in knowledge.rules["supportive_care"]:
+        assert rule.get("policy") or any(is_identifier(s) for s in rule["source"]), rule["id"]

@@ -29,7 +29,7 @@ from mmresist.knowledge.tables import (
 )
 from mmresist.vocab import CYTOGENETIC_ABNORMALITIES, DRUG_CLASSES
 
-__all__ = ["CRITERION_TYPES", "lab_test_units", "validate_knowledge"]
+__all__ = ["CRITERION_TYPES", "identifier_problems", "lab_test_units", "validate_knowledge"]
 
 # Trial and risk criteria (resources/knowledge/README.md, "Criterion types"): the parameters
 # each type takes besides the common id, type, kind, text and verified.
@@ -124,9 +124,41 @@ def validate_knowledge(directory: str | os.PathLike) -> list[str]:
     problems = _reference_problems(raw)
     problems += polymorphism_problems(raw["polymorphisms"], {row["symbol"] for row in raw["genes"]})
     problems += _document_problems(raw, documents)
+    problems += identifier_problems(documents)
     if documents["option_ranking"] is not None:
         problems += _regimen_evidence_problems(raw, documents["option_ranking"])
     return problems
+
+
+def identifier_problems(documents: dict) -> list[str]:
+    """Every supportive-care rule, option fact and ranking entry puts a sentence into reports, so
+    each must cite at least one PMID, DOI or NCT id; free text may stand beside it. An entry
+    marked ``policy: true`` encodes a choice of this tool rather than a clinical claim and is
+    exempt (resources/knowledge/README.md, "Sources of rules, option facts and ranking")."""
+    cited: list[tuple[str, dict]] = []
+    rules = documents.get("rules") or {}
+    for index, rule in enumerate(rules.get("supportive_care", [])):
+        cited.append((f"rules.yaml supportive_care[{index}:{rule['id']}]", rule))
+    facts = documents.get("option_rules") or {}
+    if "off_label_classes" in facts:
+        cited.append(("option_rules.yaml off_label_classes", facts["off_label_classes"]))
+    for section, entries in facts.items():
+        if isinstance(entries, list):
+            for index, entry in enumerate(entries):
+                if isinstance(entry, dict) and "source" in entry:
+                    cited.append((f"option_rules.yaml {section}[{index}:{entry['id']}]", entry))
+    ranking = documents.get("option_ranking") or {}
+    for part in ("evidence_tiers", "benefit_bands", "approval_groups", "weights", "salvage_asct"):
+        if part in ranking:
+            cited.append((f"option_ranking.yaml {part}", ranking[part]))
+    for index, entry in enumerate(ranking.get("never_offer", [])):
+        cited.append((f"option_ranking.yaml never_offer[{index}:{entry['id']}]", entry))
+    return [
+        f"{where}.source: no PMID, DOI or NCT id (cite one, or mark a choice of this tool "
+        "'policy: true')"
+        for where, entry in cited
+        if not entry.get("policy") and not any(is_identifier(s) for s in entry["source"])
+    ]
 
 
 def _regimen_evidence_problems(raw: dict[str, list[dict]], ranking: dict) -> list[str]:
