@@ -16,7 +16,7 @@ include: "workflow/rules/knowledge.smk"
 include: "workflow/rules/annotate.smk"
 include: "workflow/rules/interpret.smk"
 include: "workflow/rules/report.smk"
-include: "workflow/rules/resources.smk"
+include: "workflow/rules/reference.smk"
 
 
 rule all:
