@@ -349,6 +349,53 @@ def test_one_patients_bad_vcf_does_not_stop_the_others(tmp_path):
     for patient in demo_patients():
         if patient != "MM-005":
             assert (outdir / patient / "report.json").is_file(), patient
+    # The refused patient leaves a failure record naming the file; the cohort page and
+    # cohort.tsv are written after the failure and list it as failed beside the others.
+    failure = json.loads((outdir / "MM-005" / "failure.json").read_text())
+    assert failure["status"] == "failed" and failure["file"] == str(broken)
+    with open(outdir / "cohort" / "cohort.tsv", encoding="utf-8") as stream:
+        rows = {row["patient_id"]: row for row in csv.DictReader(stream, delimiter="\t")}
+    assert sorted(rows) == demo_patients()
+    assert rows["MM-005"]["status"] == "failed"
+    assert str(broken) in rows["MM-005"]["failure_reason"]
+    assert all(rows[p]["status"] == "reported" for p in rows if p != "MM-005")
+    index = (outdir / "cohort" / "index.html").read_text()
+    assert "Patients without a report" in index and str(broken) in index
+    assert "../MM-005/report.html" not in index and "../MM-001/report.html" in index
+    # Nothing the failed run wrote is open to other users.
+    for path, mode in modes(outdir).items():
+        assert mode & 0o027 == 0, (path, oct(mode))
+    # Fixed input: the next run reports the patient and drops the stale failure record.
+    sheet.write_text(
+        sheet.read_text().replace(
+            str(broken), str(REPO / "resources/demo/vcf/MM-005_relapse.vcf.gz")
+        )
+    )
+    result = snakemake("--cores", "2", "--configfile", str(config))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (outdir / "MM-005" / "failure.json").exists()
+    assert "Patients without a report" not in (outdir / "cohort" / "index.html").read_text()
+
+
+def test_snakemake_report_holds_every_patients_report(demo_run, tmp_path):
+    import zipfile
+
+    archive = tmp_path / "workflow-report.zip"
+    result = snakemake("--cores", "1", "--config", f"outdir={demo_run}", "--report", str(archive))
+    assert result.returncode == 0, result.stderr[-3000:]
+    with zipfile.ZipFile(archive) as bundle:
+        names = bundle.namelist()
+        for patient in demo_patients():
+            html = (demo_run / patient / "report.html").read_bytes()
+            pdf = (demo_run / patient / "report.pdf").read_bytes()
+            held = [bundle.read(n) for n in names if n.endswith(("/report.html", "/report.pdf"))]
+            assert html in held and pdf in held, patient
+        assert any(
+            name.endswith("/cohort/index.html") or name.endswith("/index.html") for name in names
+        )
+        main = bundle.read(next(n for n in names if n.endswith("workflow-report/report.html")))
+    assert b"decision support" in main.lower()
+    assert archive.stat().st_mode & 0o027 == 0, oct(archive.stat().st_mode)
 
 
 def test_annotate_runs_once_per_unannotated_sample_and_survives_knowledge_edits(tmp_path):

@@ -59,7 +59,8 @@ def test_hostile_input_text_is_escaped_through_the_whole_patient_job(watched, tm
     assert watched.dialogs == []
     assert watched.page.evaluate("() => window.__pwned === undefined")
     assert watched.requests == [url] and watched.blocked == []
-    assert watched.page.locator("script, img, svg, iframe").count() == 0
+    assert watched.page.locator("script, img, iframe, svg:not(.figure-svg)").count() == 0
+    assert watched.page.locator("svg image, svg use, svg foreignObject, svg script").count() == 0
     body = watched.page.inner_text("body")
     for text in (SAMPLE_ID, PAYLOAD, METHOD):
         assert text in body.replace("\u200b", "")
