@@ -53,3 +53,15 @@ rule cohort_index:
 # patients with their reasons, before Snakemake exits non-zero (skipped with --no-hooks).
 onerror:
     write_cohort_page_after_failure()
+
+
+# Snakemake re-checks its job-rate limit (--max-jobs-per-timespan, 100/1s) with a
+# threading.Timer of one second that the interpreter waits for before it exits. Once every
+# job has finished there is nothing to re-check: cancelling it ends a run up to a second
+# sooner.
+onsuccess:
+    import threading
+
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
