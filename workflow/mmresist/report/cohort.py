@@ -26,7 +26,7 @@ from markupsafe import Markup
 
 from mmresist.errors import InputError, MmresistError
 from mmresist.io.files import atomic_write_text, make_dirs
-from mmresist.report import figures
+from mmresist.report import figures, svg
 from mmresist.report.render import TEMPLATES, _render, as_list, yes_no
 
 FAILURE_NAME = "failure.json"
@@ -255,7 +255,7 @@ def patient_alterations(report: Mapping[str, Any]) -> dict[tuple[str, str], dict
     return cells
 
 
-def oncoprint(reports: Sequence[Mapping[str, Any]]) -> tuple[figures.Figure | None, str]:
+def oncoprint(reports: Sequence[Mapping[str, Any]]) -> tuple[svg.Figure | None, str]:
     """Patients (columns) x recurrent alterations (rows). Returns the figure (None when no
     patient has an alteration) and a note on which rows are shown."""
     per_patient = {str(report["patient_id"]): patient_alterations(report) for report in reports}
@@ -280,7 +280,7 @@ def _oncoprint_svg(
     patients: list[str],
     rows: list[tuple[str, str]],
     counts: Mapping[tuple[str, str], int],
-) -> figures.Figure:
+) -> svg.Figure:
     left, top, cell, row_h = 170.0, 90.0, max(12.0, min(30.0, 820.0 / len(patients))), 22.0
     width = left + cell * len(patients) + 60
     height = top + row_h * len(rows) + 10
@@ -291,27 +291,27 @@ def _oncoprint_svg(
         " \u2212 loss, 0 homozygous deletion, C cytogenetic abnormality; a red corner marks a"
         " resistance finding, a black dot another finding."
     )
-    svg = figures.SvgWriter(width, height, "fig-oncoprint", title, desc, natural_size=True)
-    table = figures.Table(
+    writer = svg.SvgWriter(width, height, "fig-oncoprint", title, desc, natural_size=True)
+    table = svg.Table(
         caption="Alterations per patient as drawn",
         headers=["Alteration", "Patients", *patients],
     )
     for column, patient in enumerate(patients):
         x = left + column * cell + cell / 2
-        svg.add(
+        writer.add(
             "text",
             patient,
             x=x,
             y=top - 6,
             font_size=10,
             fill="#17202b",
-            transform=f"rotate(-60 {figures.coordinate(x)} {figures.coordinate(top - 6)})",
+            transform=f"rotate(-60 {svg.coordinate(x)} {svg.coordinate(top - 6)})",
         )
     for index, key in enumerate(rows):
         kind, name = key
         y = top + index * row_h
         label = name if kind == "gene" else f"{name} (cytogenetics)"
-        svg.add(
+        writer.add(
             "text",
             f"{label}  {counts[key]}",
             x=left - 6,
@@ -325,7 +325,9 @@ def _oncoprint_svg(
             x = left + column * cell
             entry = per_patient[patient].get(key)
             if entry is None:
-                svg.add("rect", x=x + 1, y=y + 1, width=cell - 2, height=row_h - 2, fill="#f2f4f7")
+                writer.add(
+                    "rect", x=x + 1, y=y + 1, width=cell - 2, height=row_h - 2, fill="#f2f4f7"
+                )
                 table_row.append("")
                 continue
             colour = figures.category_style(entry["category"])[0] if kind == "gene" else "#999999"
@@ -334,7 +336,7 @@ def _oncoprint_svg(
             tip = f"{patient}: {label} {marks}" + (
                 f"; {implication} finding" if implication else ""
             )
-            svg.titled(
+            writer.titled(
                 "rect",
                 tip,
                 x=x + 1,
@@ -344,7 +346,7 @@ def _oncoprint_svg(
                 fill=colour,
                 fill_opacity=0.55,
             )
-            svg.add(
+            writer.add(
                 "text",
                 marks,
                 x=x + cell / 2,
@@ -355,11 +357,9 @@ def _oncoprint_svg(
             )
             if implication == "resistance":
                 corner = [(x + cell - 9, y + 1), (x + cell - 1, y + 1), (x + cell - 1, y + 9)]
-                svg.add(
-                    "polygon", points=figures.points(corner), fill=figures.OKABE_ITO["vermillion"]
-                )
+                writer.add("polygon", points=svg.points(corner), fill=svg.OKABE_ITO["vermillion"])
             elif implication:
-                svg.add("circle", cx=x + cell - 5, cy=y + 5, r=2.5, fill="#000000")
+                writer.add("circle", cx=x + cell - 5, cy=y + 5, r=2.5, fill="#000000")
             table_row.append(marks + (f" ({implication})" if implication else ""))
         table.rows.append(table_row)
     categories = sorted(
@@ -370,13 +370,13 @@ def _oncoprint_svg(
             if k in rows and k[0] == "gene"
         }
     )
-    legend = [("cell", figures.category_style(c)[0], figures.label(c)) for c in categories]
+    legend = [("cell", figures.category_style(c)[0], svg.label(c)) for c in categories]
     legend += [
         ("cell", "#999999", "cytogenetics"),
-        ("triangle", figures.OKABE_ITO["vermillion"], "resistance finding"),
+        ("triangle", svg.OKABE_ITO["vermillion"], "resistance finding"),
         ("circle", "#000000", "sensitivity, eligibility or prognostic finding"),
     ]
-    return figures.Figure("fig-oncoprint", title, desc, svg.markup(), table, legend)
+    return svg.Figure("fig-oncoprint", title, desc, writer.markup(), table, legend)
 
 
 # ---------------------------------------------------------------- page
