@@ -175,14 +175,16 @@ def test_key_findings_resistance_first_with_level_and_sources(example_html):
     assert [finding["implication"] for finding in view["findings"]] == [
         "resistance", "resistance", "eligibility", "prognostic",
     ]  # fmt: skip
-    summary = section(example_html, "summary")
-    assert summary.index("PSMB5") < summary.index("KRAS")
-    assert summary.index("CRBN") < summary.index("KRAS")
-    text = Page(summary).text
+    findings = section(example_html, "findings")
+    assert findings.index("PSMB5") < findings.index("KRAS")
+    assert findings.index("CRBN") < findings.index("KRAS")
+    text = Page(findings).text
     assert "Level D" in text and "preclinical evidence" in text
     assert "Level C" in text and "case study" in text
     assert "PMID:19426847" in text and "NCT03732703" in text
-    assert "triple-class refractory: yes" in text
+    summary = Page(section(example_html, "summary")).text
+    assert "triple-class refractory: yes" in summary
+    assert "4 observed alterations" in summary
 
 
 def test_findings_table_shows_every_column_and_level_meaning(example_html):
@@ -331,7 +333,7 @@ def test_provided_but_empty_cytogenetics_reads_none_found():
 def test_no_findings_is_stated_not_left_blank():
     report = load_example()
     report["findings"] = []
-    text = Page(section(render.render_html(report), "summary")).text
+    text = Page(section(render.render_html(report), "findings")).text
     assert "None found" in text and "2025.1" in text
 
 

@@ -170,7 +170,7 @@ def _print_css() -> str:
     return css[start:]
 
 
-MAIN_TABLES = ("findings-table", "variants-table", "filtered-table")
+MAIN_TABLES = ("card-table", "variants-table", "filtered-table")
 
 
 def test_print_stylesheet_lays_out_tables_with_fixed_widths():

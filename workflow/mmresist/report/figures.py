@@ -137,7 +137,7 @@ def therapy_timeline(report: Mapping[str, Any], figure_id: str = "fig-timeline")
     desc = (
         f"{len(lines)} therapy lines, {len(samples)} samples and {len(measurements)} MRD"
         " results on one time axis; bars are treatment phases, diamonds progression,"
-        " stars CAR-T infusions."
+        " triangles CAR-T infusions."
     )
     svg = SvgWriter(WIDTH, height, figure_id, title, desc)
     for year in axis.years():
