@@ -262,6 +262,9 @@ def test_parsed_cytogenetic_structure():
         ("DOI:abc", False),
         ("some paper", False),
         ("Lü 2009 Exp Hematol (PMID:abc)", False),
+        # What is left of "Lee 2023 (antigen escape; DOI:...)" after splitting on ';'.
+        ("Lee 2023 Nat Med 29:2295 (antigen escape", False),
+        (" DOI:10.1038/s41591-023-02491-5)", False),
     ],
 )
 def test_source_problems(token, ok):

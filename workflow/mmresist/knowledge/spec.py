@@ -173,6 +173,9 @@ def source_problems(token: str) -> list[str]:
     problems = []
     if not token:
         return ["empty source"]
+    if token.count("(") != token.count(")"):
+        # Sources are split on ';', so a ';' inside parentheses cuts one citation in two.
+        problems.append(f"unbalanced parentheses in '{token}' (a ';' inside a citation?)")
     for pmid in _PMID.findall(token):
         if not pmid.isdigit():
             problems.append(f"PMID must be numeric (got 'PMID:{pmid}')")
