@@ -66,7 +66,10 @@ def test_unannotated_vcf_is_refused_with_how_to_annotate_and_no_outputs(tmp_path
     assert err.startswith("mmresist: error: ") and str(vcf) in err
     assert "VEP" in err and "snpEff" in err and "bcftools csq" in err
     assert "Traceback" not in err
-    assert not outdir.exists()
+    # Nothing that looks like a report: only the failure record, which names the file.
+    assert sorted(path.name for path in outdir.iterdir()) == ["failure.json"]
+    record = json.loads((outdir / "failure.json").read_text(encoding="utf-8"))
+    assert str(vcf) in json.dumps(record)
 
 
 def _demo_args(tmp_path: Path) -> list[str]:
