@@ -7,9 +7,9 @@ with `bcftools view -H`.
 
 Inputs come from the generator of benchmarks/ingest.py: VEP-annotated records with VEP's
 consequence mix. In the large file exactly --panel-records (200) lie in panel genes, at the
-genes' real GRCh38 positions (a few per cent protein-altering, by the mix); cohort files get the
-genes' share of the genome (about 50 of 20,000). They are written once under --out and
-reused. For each workflow run it prints the wall time, the
+genes' real GRCh38 positions, and --protein-altering (20) of them are missense or
+stop-gained; cohort files get the genes' share of the genome (about 50 of 20,000). They are
+written once under --out and reused. For each workflow run it prints the wall time, the
 bcftools time, their ratio and the peak memory of the patient jobs (each job's log ends with
 it). `--small` runs 200,000 records and 20 patients for a busy machine. Prints figures and
 never asserts a timing.
@@ -35,7 +35,11 @@ from ingest import write_vcf  # noqa: E402
 
 
 def make_cohort(
-    folder: Path, patients: int, records: int, panel_records: int | None = None
+    folder: Path,
+    patients: int,
+    records: int,
+    panel_records: int | None = None,
+    protein_altering: int | None = None,
 ) -> Path:
     """Write the VCFs (reused when present) and a samples sheet; return the sheet."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -43,7 +47,13 @@ def make_cohort(
     for number in range(1, patients + 1):
         vcf = folder / f"P{number:04d}.vcf.gz"
         if not vcf.is_file():
-            write_vcf(vcf, records, seed=number, panel_records=panel_records)
+            write_vcf(
+                vcf,
+                records,
+                seed=number,
+                panel_records=panel_records,
+                protein_altering=protein_altering,
+            )
         if not Path(f"{vcf}.tbi").is_file():
             pysam.tabix_index(str(vcf), preset="vcf", force=True)
         rows.append(f"P{number:04d}\tP{number:04d}-REL\trelapse\t2024-06-01\t{vcf}")
@@ -122,10 +132,16 @@ def describe_memory(outdir: Path) -> str:
 
 
 def measure(
-    name: str, folder: Path, patients: int, records: int, args, panel_records: int | None = None
+    name: str,
+    folder: Path,
+    patients: int,
+    records: int,
+    args,
+    panel_records: int | None = None,
+    protein_altering: int | None = None,
 ) -> None:
     start = time.perf_counter()
-    sheet = make_cohort(folder, patients, records, panel_records)
+    sheet = make_cohort(folder, patients, records, panel_records, protein_altering)
     print(
         f"\n== {name}: {patients} patient(s) x {records:,} records in {folder} "
         f"(prepared in {time.perf_counter() - start:.1f} s)"
@@ -154,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--panel-records", type=int, default=200, help="large: records in panel genes"
     )
+    parser.add_argument(
+        "--protein-altering",
+        type=int,
+        default=20,
+        help="large: how many panel records are protein-altering (missense or stop-gained)",
+    )
     parser.add_argument("--small", action="store_true", help="200,000 records, 20 patients")
     parser.add_argument("--without-pdf", action="store_true", help="also run without PDFs")
     parser.add_argument("--cores", type=int, default=2)
@@ -169,8 +191,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs in ("both", "large"):
         # About 200 records in panel genes, as in a whole-genome call set filtered to
         # somatic calls; the report's length then matches a real patient's.
-        folder = args.out / f"large_1x{args.large_records}_panel{args.panel_records}"
-        measure("large", folder, 1, args.large_records, args, args.panel_records)
+        folder = (
+            args.out / f"large_1x{args.large_records}_panel{args.panel_records}"
+            f"_altering{args.protein_altering}"
+        )
+        measure(
+            "large",
+            folder,
+            1,
+            args.large_records,
+            args,
+            args.panel_records,
+            args.protein_altering,
+        )
     if args.runs in ("both", "cohort"):
         folder = args.out / f"cohort_{args.patients}x{args.records}"
         measure("cohort", folder, args.patients, args.records, args)

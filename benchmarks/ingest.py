@@ -66,6 +66,9 @@ CONSEQUENCES = (
     ("synonymous_variant", "LOW", 1.5),
     ("stop_gained", "HIGH", 0.5),
 )
+# Protein-altering consequences, and the rest of VEP's mix, for a fixed share of panel records.
+PROTEIN_ALTERING = tuple(c for c in CONSEQUENCES if c[0] in ("missense_variant", "stop_gained"))
+NOT_PROTEIN_ALTERING = tuple(c for c in CONSEQUENCES if c not in PROTEIN_ALTERING)
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 THREE = dict(
     zip(
@@ -126,20 +129,27 @@ def background_genes(rng: random.Random, count: int, panel: set[str]) -> list[st
     return sorted(genes)
 
 
-def entry_templates(rng: random.Random, gene: str, count: int) -> list[str]:
-    """CSQ entries for ``gene`` without their leading Allele field."""
+def entry_templates(
+    rng: random.Random,
+    gene: str,
+    count: int,
+    consequences: tuple[tuple[str, str, float], ...] = CONSEQUENCES,
+) -> list[str]:
+    """CSQ entries for ``gene`` without their leading Allele field, drawn from
+    ``consequences`` by weight."""
     gene_id = f"ENSG{rng.randint(100000, 299999):011d}"
     hgnc = f"HGNC:{rng.randint(1, 50000)}"
     templates = []
-    weights = [weight for _, _, weight in CONSEQUENCES]
+    weights = [weight for _, _, weight in consequences]
     for index in range(count):
-        consequence, impact, _ = rng.choices(CONSEQUENCES, weights=weights)[0]
+        consequence, impact, _ = rng.choices(consequences, weights=weights)[0]
         transcript = f"ENST{rng.randint(200000, 699999):011d}.{rng.randint(1, 12)}"
         protein = f"ENSP{rng.randint(200000, 699999):011d}.{rng.randint(1, 9)}"
         biotype = "protein_coding" if rng.random() < 0.75 else "retained_intron"
         codon = rng.randint(2, 900)
         ref_aa, alt_aa = rng.choice(AMINO), rng.choice(AMINO)
         coding = consequence in ("missense_variant", "synonymous_variant", "stop_gained")
+        altering = consequence in ("missense_variant", "stop_gained")
         cds = codon * 3 - 1
         hgvsc = f"{transcript}:c.{cds}C>T" if coding or rng.random() < 0.5 else ""
         if consequence == "missense_variant":
@@ -195,8 +205,10 @@ def entry_templates(rng: random.Random, gene: str, count: int) -> list[str]:
             "deleterious(0.01)" if consequence == "missense_variant" else "",
             "probably_damaging(0.98)" if consequence == "missense_variant" else "",
             "PANTHER:PTHR24416&Pfam:PF07714" if coding else "",
-            f"0.{rng.randint(1, 9999):04d}" if rng.random() < 0.3 else "",
-            f"{rng.random():.3e}" if rng.random() < 0.3 else "",
+            # Population frequencies: common for background records, absent for the
+            # protein-altering ones (somatic calls), so those stay kept: the worst case.
+            f"0.{rng.randint(1, 9999):04d}" if not altering and rng.random() < 0.3 else "",
+            f"{rng.random():.3e}" if not altering and rng.random() < 0.3 else "",
             "",
             "",
             "",
@@ -247,12 +259,20 @@ def contig_positions(
     return sorted(chosen)
 
 
-def write_vcf(path: Path, records: int, seed: int, panel_records: int | None = None) -> None:
+def write_vcf(
+    path: Path,
+    records: int,
+    seed: int,
+    panel_records: int | None = None,
+    protein_altering: int | None = None,
+) -> None:
     """Write the synthetic VCF, bgzipped (bgzip -@2 when present, else pysam).
 
     ``panel_records`` fixes how many records lie in panel genes (spread over the contigs by
     the genes' length); None leaves it to chance (the genes' share of the genome, about
-    0.25%, so 2,500 per million)."""
+    0.25%, so 2,500 per million). With ``panel_records``, ``protein_altering`` fixes how
+    many of them carry a missense or stop-gained entry (each its own protein change); the
+    others draw from the rest of VEP's mix."""
     rng = random.Random(seed)
     panel = set(panel_genes())
     background = background_genes(rng, 5000, panel)
@@ -302,7 +322,16 @@ def write_vcf(path: Path, records: int, seed: int, panel_records: int | None = N
     bases = "ACGT"
     background_count = len(background)
 
+    altering_left = 0
+    if panel_records is not None and protein_altering is not None:
+        altering_left = min(protein_altering, panel_records)
+        hit_templates = {
+            gene: entry_templates(rng, gene, 4, NOT_PROTEIN_ALTERING) for gene in hit_templates
+        }
+    panel_left = panel_records or 0
+
     def record_lines():
+        nonlocal altering_left, panel_left
         for chrom, count in per_contig.items():
             length = CONTIGS[chrom]
             genes = spans.get(chrom, [])
@@ -314,10 +343,17 @@ def write_vcf(path: Path, records: int, seed: int, panel_records: int | None = N
                 while next_gene < len(genes) and genes[next_gene][1] < pos:
                     next_gene += 1
                 if next_gene < len(genes) and genes[next_gene][0] <= pos:
-                    pool = hit_templates[genes[next_gene][2]]
+                    gene = genes[next_gene][2]
+                    pool = hit_templates[gene]
+                    chosen = rng.sample(pool, rng.randint(1, 4))
+                    # Spread the protein-altering records evenly over the panel records.
+                    if altering_left and rng.random() < altering_left / max(panel_left, 1):
+                        chosen = entry_templates(rng, gene, 1, PROTEIN_ALTERING)
+                        altering_left -= 1
+                    panel_left -= 1
                 else:
                     pool = templates[background[rng.randrange(background_count)]]
-                chosen = rng.sample(pool, rng.randint(1, 4))
+                    chosen = rng.sample(pool, rng.randint(1, 4))
                 csq = ",".join(f"{alt}|{entry}" for entry in chosen)
                 depth = rng.randint(20, 400)
                 alt_reads = max(1, int(depth * rng.random() * 0.6))
