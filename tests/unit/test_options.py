@@ -511,6 +511,7 @@ DVD_REFRACTORY = (
     ["daratumumab", "bortezomib"],
 )
 RD_REFRACTORY = ("Rd", ["lenalidomide", "dexamethasone"], ["lenalidomide"])
+TEC_REFRACTORY = ("teclistamab", ["teclistamab"], ["teclistamab"])
 
 
 @pytest.mark.parametrize(
@@ -533,6 +534,9 @@ RD_REFRACTORY = ("Rd", ["lenalidomide", "dexamethasone"], ["lenalidomide"])
         ("linvoseltamab", [VRD, DVD_REFRACTORY, RD_REFRACTORY], False, None),
         # ENDEAVOR is not a curated trial: nothing to compare with.
         ("Kd", [VRD], False, None),
+        # CARTITUDE-4 excluded prior BCMA-directed therapy: after teclistamab the patient is
+        # outside the population its hazard ratio comes from.
+        ("cilta-cel", [VRD, RD_REFRACTORY, TEC_REFRACTORY], True, "NCT04181827"),
     ],
 )
 def test_rule_pivotal_population(regimen, lines, demoted, cited):

@@ -606,12 +606,17 @@ def test_bcma_exposed_patient_and_bcma_naive_trial(knowledge):
         "No prior BCMA-directed therapy: excluded, prior BCMA-directed therapy: yes, "
         "BCMA bispecific (line 3 Tec-Dara)"
     ) in majestec["unmet"]
-    # A verified:false BCMA-naive exclusion is reported unknown, not as a mismatch.
+    # A verified BCMA-naive exclusion is unmet...
     cartitude = by_id(rows, "TR-CARTITUDE-4")
     assert any(
-        text.startswith("No prior BCMA-directed therapy (the sponsor's exclusion list")
+        text.startswith("No prior BCMA-directed or CAR-T therapy") for text in cartitude["unmet"]
+    )
+    # ...while a verified:false one is reported unknown, not as a mismatch.
+    dreamm8 = by_id(rows, "TR-DREAMM-8")
+    assert any(
+        text.startswith("No prior BCMA-directed therapy (exclusion not verified")
         and "criterion unverified" in text
-        for text in cartitude["unknown"]
+        for text in dreamm8["unknown"]
     )
     # A GPRC5D trial that allowed prior BCMA therapy fits this patient (3 lines, triple-class
     # exposed; 'allowed' is informational and met) but no longer enrols.

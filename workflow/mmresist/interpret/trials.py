@@ -148,7 +148,7 @@ def _listed(row: dict) -> bool:
 # fails one of these is outside that population (options.rule_pivotal_population).
 POPULATION_TYPES = frozenset(
     {"prior_lines", "exposed_class", "exposed_drug", "refractory_class", "refractory_drug",
-     "not_refractory_class"}
+     "not_refractory_class", "prior_target_therapy"}
 )  # fmt: skip
 
 
