@@ -2,7 +2,6 @@
 import os
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from mmresist.io.files import output_permissions
 from mmresist.ingest.annotate import needs_annotation
 from mmresist.ingest.csq import check_annotation_settings
 from mmresist.errors import InputError
+from mmresist.hooks import cancel_pending_timers, write_cohort_page_after_failure
 from mmresist.knowledge.load import builds_with_coordinates, compiled_is_fresh
 from mmresist.io.sheets import patients, read_samples
 from mmresist.ingest.vcf import ingest_threads
@@ -183,24 +183,6 @@ def cohort_reports(wildcards):
 
 def cohort_pdf_arg(wildcards):
     return "" if config["report"]["pdf"] else "--no-pdf"
-
-
-def write_cohort_page_after_failure():
-    """The cohort page from each patient folder's report.json or failure.json, run by
-    onerror; its own failure is reported, never raised over the job's."""
-    command = f"{MMRESIST} cohort --outdir {shlex.quote(f'{OUTDIR}/cohort')}"
-    command += f" {cohort_pdf_arg(None)} " + " ".join(
-        shlex.quote(f"{OUTDIR}/{patient}") for patient in PATIENTS
-    )
-    os.makedirs(f"{OUTDIR}/logs", exist_ok=True)
-    with open(f"{OUTDIR}/logs/cohort_index.log", "w") as log:
-        written = (
-            subprocess.run(command, shell=True, stdout=log, stderr=log).returncode == 0
-        )
-    where = (
-        f"{OUTDIR}/cohort/index.html" if written else f"{OUTDIR}/logs/cohort_index.log"
-    )
-    print(f"mmresist: cohort page after failed jobs: {where}", file=sys.stderr)
 
 
 def knowledge_tables():

@@ -49,19 +49,17 @@ rule cohort_index:
 
 
 # A failed patient job leaves the cohort rule without its inputs, so it never runs; the page
-# is then written here from every report.json and failure.json there is, listing the failed
+# is then written from every report.json and failure.json there is, listing the failed
 # patients with their reasons, before Snakemake exits non-zero (skipped with --no-hooks).
 onerror:
-    write_cohort_page_after_failure()
+    write_cohort_page_after_failure(
+        mmresist=MMRESIST,
+        outdir=OUTDIR,
+        patients=PATIENTS,
+        pdf=config["report"]["pdf"],
+    )
 
 
-# Snakemake re-checks its job-rate limit (--max-jobs-per-timespan, 100/1s) with a
-# threading.Timer of one second that the interpreter waits for before it exits. Once every
-# job has finished there is nothing to re-check: cancelling it ends a run up to a second
-# sooner.
+# A finished run need not wait on Snakemake's one-second job-rate timer.
 onsuccess:
-    import threading
-
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
-            thread.cancel()
+    cancel_pending_timers()
