@@ -126,14 +126,17 @@ FILTER_REASONS = (
     "likely_germline",
 )
 
-# Biomarker alteration (matcher) types.
-ALTERATION_TYPES = (
+# Biomarker alteration (matcher) types: those a variant matches, then the others.
+VARIANT_ALTERATION_TYPES = (
     "protein_change",
     "codon",
     "aa_range",
     "missense",
     "loss_of_function",
     "nonsynonymous",
+)
+ALTERATION_TYPES = (
+    *VARIANT_ALTERATION_TYPES,
     "copy_loss",
     "biallelic_loss",
     "amplification",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from typing import Any
 
 from mmresist.interpret.alterations import biallelic_evidence, variant_effects
 from mmresist.interpret.criteria import (
@@ -34,16 +35,7 @@ from mmresist.model import (
     LabRow,
     VariantCall,
 )
-
-# Variant alteration types the risk rules may use (the biomarkers.tsv matchers).
-_VARIANT_TYPES = (
-    "protein_change",
-    "codon",
-    "aa_range",
-    "missense",
-    "loss_of_function",
-    "nonsynonymous",
-)
+from mmresist.vocab import VARIANT_ALTERATION_TYPES
 
 STAGING_NOTE = (
     "ISS, R-ISS and R2-ISS are defined and validated at diagnosis (newly diagnosed myeloma); "
@@ -146,7 +138,7 @@ class _Data:
     def variant(self, gene: str, alteration_type: str, spec: str) -> tuple[Status, str]:
         """Kept variants of every sample that the biomarkers.tsv matcher of this type and
         spec accepts, each with its sample and date."""
-        if alteration_type not in _VARIANT_TYPES:
+        if alteration_type not in VARIANT_ALTERATION_TYPES:
             raise ValueError(f"risk criterion alteration_type '{alteration_type}' not understood")
         row = {"alteration_type": alteration_type, "parsed": parse_spec(alteration_type, spec)}
         hits = [c for c in self.variants if c.gene == gene and variant_matches(row, c)]
@@ -236,17 +228,7 @@ def _double_hit(rule: Mapping | None, data: _Data) -> dict | None:
     was assessed and fails, else unknown; None when the rules define no double-hit."""
     if rule is None:
         return None
-    criteria = []
-    for criterion in rule["criteria"]:
-        status, evidence = _evaluate(criterion, data)
-        criteria.append(
-            {
-                "id": criterion["id"],
-                "label": criterion["text"],
-                "status": status,
-                "evidence": evidence,
-            }
-        )
+    criteria = _judged(rule["criteria"], data)
     statuses = [c["status"] for c in criteria]
     status = MET if MET in statuses else UNMET if all(s == UNMET for s in statuses) else UNKNOWN
     return {
@@ -256,6 +238,22 @@ def _double_hit(rule: Mapping | None, data: _Data) -> dict | None:
         "note": rule.get("note"),
         "source": _source(rule),
     }
+
+
+def _judged(criteria: list[Criterion], data: _Data) -> list[dict[str, Any]]:
+    """Each criterion with its status and the evidence it rests on."""
+    judged = []
+    for criterion in criteria:
+        status, evidence = _evaluate(criterion, data)
+        judged.append(
+            {
+                "id": criterion["id"],
+                "label": criterion["text"],
+                "status": status,
+                "evidence": evidence,
+            }
+        )
+    return judged
 
 
 def _evaluate(criterion: Criterion, data: _Data) -> tuple[Status, str]:
@@ -431,18 +429,7 @@ def assess_risk(
     ``purity`` (sample id → purity) lets a VAF show loss of the other allele."""
     data = _Data(cytogenetics, variants or [], copy_number or [], labs, sample_dates, purity)
     high = rules["high_risk"]
-    criteria = []
-    for criterion in high["criteria"]:
-        status, evidence = _evaluate(criterion, data)
-        criteria.append(
-            {
-                "id": criterion["id"],
-                "label": criterion["text"],
-                "status": status,
-                "evidence": evidence,
-                "source": _source(high),
-            }
-        )
+    criteria = [{**item, "source": _source(high)} for item in _judged(high["criteria"], data)]
     statuses = [c["status"] for c in criteria]
     if MET in statuses:
         high_risk: bool | None = True
