@@ -23,9 +23,6 @@ TOPICS = {
     "anemia",
     "thrombosis",
     "neuropathy",
-    "cardiac",
-    "ocular",
-    "crs_icans",
     "other",
 }
 SEVERITY = {"info": "info", "warning": "caution", "critical": "urgent"}
@@ -462,7 +459,6 @@ def test_shape_order_and_determinism():
         "anemia",
         "thrombosis",
         "neuropathy",
-        "crs_icans",
         "other",
     }
 

@@ -50,8 +50,8 @@ _OPS = {
 # Topics whose drug rules also count exposure in earlier lines (at info severity).
 _HISTORY_TOPICS = ("infection", "neuropathy")
 # Topics whose drug rules end when the drug was stopped at progression: renal dosing and
-# organ monitoring (infection prophylaxis and screening outlast the drug).
-_ENDS_WITH_THE_DRUG = ("renal", "cardiac", "ocular", "crs_icans", "other")
+# organ monitoring, filed under `other` (infection prophylaxis and screening outlast the drug).
+_ENDS_WITH_THE_DRUG = ("renal", "other")
 
 
 def _creatinine_clearance(
