@@ -176,6 +176,17 @@ def option(regimen: str) -> dict:
     }
 
 
+def test_what_speaks_against_an_option_is_shown_before_the_cut():
+    item = option("cilta-cel")
+    item["rationale"] = [
+        {"rule": rule, "text": f"{rule} text.", "sources": ["NCT04181827"]}
+        for rule in ("pivotal_trial", "approval", "evidence_tier", "benefit")
+    ] + [{"rule": "pivotal_population", "text": "Outside CARTITUDE-4.", "sources": []}]
+    shown, _ = summary.top_options([item])
+    assert shown[0]["rationale"][0]["text"] == "Outside CARTITUDE-4."
+    assert shown[0]["more_rationale"] == 5 - summary.MAX_RATIONALE
+
+
 def long_report() -> dict:
     """Longer than any patient: 40 alterations, 20 options with long rationale, 30 open
     trials, 8 urgent flags, 12 therapy lines."""

@@ -37,6 +37,17 @@ RULES = (
     "never_offer",
     "salvage_asct",
 )
+# Rules that speak against an option for this patient; a brief summary shows them first.
+AGAINST_RULES = frozenset(
+    {
+        "refractory_drug",
+        "refractory_class",
+        "pivotal_population",
+        "resistance_finding",
+        "venetoclax_unselected",
+        "never_offer",
+    }
+)
 
 # Score weights (how much each rule moves an option) are ranking policy curated with their
 # basis in resources/knowledge/option_ranking.yaml (``weights``), read through _weight.

@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Any
 
 from mmresist.errors import MmresistError
+from mmresist.interpret.options import AGAINST_RULES
 from mmresist.io.files import atomic_write_bytes
 from mmresist.vocab import DRUG_CLASS_LABELS, EVIDENCE_LEVELS
 
@@ -176,7 +177,10 @@ def top_options(options: list[dict[str, Any]] | None) -> tuple[list[dict[str, An
     """The first MAX_OPTIONS ranked options, each with its rationale in brief."""
     shown = []
     for option in (options or [])[:MAX_OPTIONS]:
-        rationale = option.get("rationale") or []
+        # What speaks against an option comes first: a brief summary must not cut it off.
+        rationale = sorted(
+            option.get("rationale") or [], key=lambda item: item.get("rule") not in AGAINST_RULES
+        )
         cautions = option.get("cautions") or []
         shown.append(
             {
