@@ -106,6 +106,26 @@ def test_resistance_to_a_proposed_class_comes_first():
     assert rows[1]["bears_on"] == []  # CAR-T is not the ongoing class
 
 
+def test_a_finding_about_one_drug_bears_only_on_regimens_with_that_drug():
+    report = bcma_report()
+    nras = finding(
+        "BM-NRAS-BTZ", "NRAS", "p.Gln61Lys (Q61K)", "resistance", ["proteasome_inhibitor"], "B"
+    )
+    nras["drugs"] = ["bortezomib"]
+    report["findings"] = [nras]
+    report["therapy_options"] = [
+        {"rank": 1, "regimen": "Kd", "drugs": ["carfilzomib", "dexamethasone"],
+         "drug_classes": ["proteasome_inhibitor", "glucocorticoid"]},
+        {"rank": 2, "regimen": "Vd", "drugs": ["bortezomib", "dexamethasone"],
+         "drug_classes": ["proteasome_inhibitor", "glucocorticoid"]},
+    ]  # fmt: skip
+    [card] = alteration_cards(report["findings"], report)
+    assert card["rows"][0]["bears_on"] == ["option 2 (Vd)"]
+    report["therapy_options"] = report["therapy_options"][:1]
+    [card] = alteration_cards(report["findings"], report)
+    assert card["rows"][0]["bears_on"] == [] and card["weight"] == 1
+
+
 def test_report_shows_each_alteration_once():
     html = render.render_html(bcma_report())
     cards = re.findall(r'<li class="finding-card[^"]*">.*?</li>', html, re.S)

@@ -30,43 +30,52 @@ def _names(values: object) -> list[str]:
     return [str(value) for value in values]
 
 
-def decision_classes(report: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Drug class -> what puts it on the table now: the ongoing line and the proposed
-    options (regimen names), in that order."""
-    reasons: dict[str, list[str]] = {}
+def decision_classes(report: Mapping[str, Any]) -> dict[str, list[tuple[str, frozenset[str]]]]:
+    """Drug class -> what puts it on the table now, with that regimen's drugs: the ongoing
+    line and the proposed options (regimen names), in that order."""
+    reasons: dict[str, list[tuple[str, frozenset[str]]]] = {}
     history = report.get("therapy_history") or {}
     current = history.get("current_line")
     if isinstance(current, Mapping):
+        drugs = frozenset(_names(current.get("drugs")))
         for drug_class in _names(current.get("drug_classes")):
             reasons.setdefault(drug_class, []).append(
-                f"ongoing line {current.get('line')} ({current.get('regimen')})"
+                (f"ongoing line {current.get('line')} ({current.get('regimen')})", drugs)
             )
     options = report.get("therapy_options") or []
     for option in [item for item in options if isinstance(item, Mapping)][:MAX_OPTIONS]:
+        drugs = frozenset(_names(option.get("drugs")))
         for drug_class in _names(option.get("drug_classes")):
             reasons.setdefault(drug_class, []).append(
-                f"option {option.get('rank')} ({option.get('regimen')})"
+                (f"option {option.get('rank')} ({option.get('regimen')})", drugs)
             )
     return reasons
 
 
-def _tier(finding: Mapping[str, Any], decisions: Mapping[str, list[str]]) -> int:
-    implication = finding.get("implication")
-    if implication == "resistance":
-        hits = set(_names(finding.get("drug_classes"))) & set(decisions)
-        return 0 if hits else 1
-    return 1 + _rank(implication, IMPLICATION_ORDER)
-
-
-def _bears_on(finding: Mapping[str, Any], decisions: Mapping[str, list[str]]) -> list[str]:
+def _bears_on(
+    finding: Mapping[str, Any], decisions: Mapping[str, list[tuple[str, frozenset[str]]]]
+) -> list[str]:
+    """The ongoing line and proposed options a resistance finding argues against: those
+    sharing one of its drugs, or one of its classes when the finding names no drug (a row
+    about single-agent bortezomib does not bear on a carfilzomib regimen)."""
     if finding.get("implication") != "resistance":
         return []
+    named = set(_names(finding.get("drugs")))
     seen: list[str] = []
     for drug_class in _names(finding.get("drug_classes")):
-        for reason in decisions.get(drug_class, []):
-            if reason not in seen:
+        for reason, drugs in decisions.get(drug_class, []):
+            if (not named or named & drugs) and reason not in seen:
                 seen.append(reason)
     return seen
+
+
+def _tier(
+    finding: Mapping[str, Any], decisions: Mapping[str, list[tuple[str, frozenset[str]]]]
+) -> int:
+    implication = finding.get("implication")
+    if implication == "resistance":
+        return 0 if _bears_on(finding, decisions) else 1
+    return 1 + _rank(implication, IMPLICATION_ORDER)
 
 
 def alteration_cards(
