@@ -298,28 +298,12 @@ def _oncoprint_svg(
     )
     for column, patient in enumerate(patients):
         x = left + column * cell + cell / 2
-        writer.add(
-            "text",
-            patient,
-            x=x,
-            y=top - 6,
-            font_size=10,
-            fill="#17202b",
-            transform=f"rotate(-60 {svg.coordinate(x)} {svg.coordinate(top - 6)})",
-        )
+        writer.column_label(patient, x=x, y=top - 6)
     for index, key in enumerate(rows):
         kind, name = key
         y = top + index * row_h
         label = name if kind == "gene" else f"{name} (cytogenetics)"
-        writer.add(
-            "text",
-            f"{label}  {counts[key]}",
-            x=left - 6,
-            y=y + 15,
-            font_size=11,
-            text_anchor="end",
-            fill="#17202b",
-        )
+        writer.row_label(f"{label}  {counts[key]}", x=left - 6, y=y + 15)
         table_row = [label, str(counts[key])]
         for column, patient in enumerate(patients):
             x = left + column * cell

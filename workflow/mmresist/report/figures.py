@@ -395,15 +395,7 @@ def _vaf_bars(series: list, figure_id: str, title: str, desc: str) -> Markup:
     for index, (variant, points) in enumerate(series):
         y = 24 + index * row
         colour, _ = category_style(variant.get("category"))
-        svg.add(
-            "text",
-            _variant_name(variant),
-            x=left - 8,
-            y=y + 11,
-            font_size=11,
-            text_anchor="end",
-            fill="#17202b",
-        )
+        svg.row_label(_variant_name(variant), x=left - 8, y=y + 11)
         vaf = points[0][1] if points else None
         if vaf is None:
             svg.add("text", "VAF unknown", x=left + 4, y=y + 11, font_size=11, fill="#5a6473")
@@ -437,15 +429,7 @@ def _vaf_lines(
     for step in range(0, 5):
         tick = ceiling * step / 4
         svg.add("line", x1=left, y1=y_of(tick), x2=left + plot_w, y2=y_of(tick), stroke="#d5dbe3")
-        svg.add(
-            "text",
-            f"{tick * 100:.0f}%",
-            x=left - 6,
-            y=y_of(tick) + 4,
-            font_size=11,
-            text_anchor="end",
-            fill="#5a6473",
-        )
+        svg.row_label(f"{tick * 100:.0f}%", x=left - 6, y=y_of(tick) + 4, fill="#5a6473")
     for index, item in enumerate(samples):
         svg.add(
             "text",
@@ -519,30 +503,14 @@ def copy_number_strip(
     svg = SvgWriter(WIDTH, height, figure_id, title, desc)
     for column, gene in enumerate(genes):
         x = left + column * cell + cell / 2
-        svg.add(
-            "text",
-            gene,
-            x=x,
-            y=top - 6,
-            font_size=10,
-            fill="#17202b",
-            transform=f"rotate(-60 {coordinate(x)} {coordinate(top - 6)})",
-        )
+        svg.column_label(gene, x=x, y=top - 6)
     table = Table(
         caption="Copy-number calls as drawn",
         headers=["Sample", "Gene", "Call", "Copy number", "log2 ratio"],
     )
     for row, sample_id in enumerate(sample_ids):
         y = top + row * 26
-        svg.add(
-            "text",
-            _text(sample_id),
-            x=left - 8,
-            y=y + 16,
-            font_size=11,
-            text_anchor="end",
-            fill="#17202b",
-        )
+        svg.row_label(_text(sample_id), x=left - 8, y=y + 16)
         for column, gene in enumerate(genes):
             call = by_key.get((sample_id, gene))
             x = left + column * cell
@@ -659,13 +627,11 @@ def lab_trends(
         frame = _Frame(px, py, pw, ph, low, high, first, span if last > first else 0)
         xy = frame.xy
         for value in (low, high) if len(points) > 1 else ():
-            svg.add(
-                "text",
+            svg.row_label(
                 f"{value:g}",
                 x=px - 4,
                 y=xy(points[0][0], value)[1] + 4,
                 font_size=10,
-                text_anchor="end",
                 fill="#5a6473",
             )
         coords = [xy(day, value) for day, value, _ in points]
@@ -701,13 +667,7 @@ def lab_trends(
         )
         svg.add("text", f"{points[0][0]}", x=px, y=py + ph + 14, font_size=10, fill="#5a6473")
         if len(points) > 1:
-            svg.add(
-                "text",
-                f"{points[-1][0]}",
-                x=px + pw,
-                y=py + ph + 14,
-                font_size=10,
-                text_anchor="end",
-                fill="#5a6473",
+            svg.row_label(
+                f"{points[-1][0]}", x=px + pw, y=py + ph + 14, font_size=10, fill="#5a6473"
             )
     return Figure(figure_id, title, desc, svg.markup(), table)

@@ -96,6 +96,24 @@ class SvgWriter:
         else:
             self.parts.append(f"<{tag}{_attributes(attributes)}>{escape(text)}</{tag}>")
 
+    def row_label(
+        self, text: str, *, x: float, y: float, font_size: int = 11, fill: str = "#17202b"
+    ) -> None:
+        """Text ending at ``x``: a row's name left of a chart, or an axis tick."""
+        self.add("text", text, x=x, y=y, font_size=font_size, text_anchor="end", fill=fill)
+
+    def column_label(self, text: str, *, x: float, y: float) -> None:
+        """A column's name above a grid, slanted so that long names fit."""
+        self.add(
+            "text",
+            text,
+            x=x,
+            y=y,
+            font_size=10,
+            fill="#17202b",
+            transform=f"rotate(-60 {coordinate(x)} {coordinate(y)})",
+        )
+
     def titled(self, tag: str, tooltip: str, **attributes: object) -> None:
         """An element with a <title> child: the tooltip a pointer shows and a screen reader
         reads."""
