@@ -304,18 +304,19 @@ def rule_refractory_class(option: dict, history: TherapyHistory, knowledge: Know
                 continue
             text = (
                 f"Refractory to the {drug_class.replace('_', ' ')} class; {drug} is another "
-                "drug of that class without a documented switch path."
+                "drug of that class without a documented switch path, so it follows the "
+                "options this refractoriness does not touch."
             )
             sources = option["rationale"][0]["sources"]
-            # A curated note (isatuximab after daratumumab) says the drug is inactive: that
-            # contraindicates the option; the general class note only lowers its score.
-            curated = False
+            # A curated note (isatuximab after daratumumab) gives the specific reason. Either
+            # way the option is compromised: a pivotal trial's benefit cannot be claimed for
+            # disease already refractory to the class, unless a documented switch says so.
             for note in _facts(knowledge)["refractory_class_notes"]:
                 if drug == note["drug"] and set(note["refractory"]) <= refractory_drugs:
-                    text, sources, curated = note["text"], note["source"], True
+                    text, sources = note["text"], note["source"]
                     break
             penalty = _weight(knowledge, "class_refractory_penalty")
-            _note(option, "refractory_class", text, sources, -penalty, compromised=curated)
+            _note(option, "refractory_class", text, sources, -penalty, compromised=True)
 
 
 def _drug_class_map(option: dict) -> dict[str, list[str]]:
