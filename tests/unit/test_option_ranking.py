@@ -123,18 +123,31 @@ def test_evidence_tier_and_benefit_are_in_the_rationale():
     assert option["benefit"]["band"] == "large" and option["benefit"]["verified"]
 
 
-def test_unverified_benefit_never_ranks_above_verified_in_its_tier():
-    options = ranked(history(TWO_LINES, refractory=["lenalidomide"]))
-    plain = [
-        o
-        for o in options.values()
-        if o["status"] == "standard"
-        and o["approval"]["label"] == "on_label"
-        and o["benefit"]
-        and o["benefit"]["design"] == "randomised_phase3"
-        and not {"refractory_class", "resistance_finding", "pivotal_population"}
-        & {i["rule"] for i in o["rationale"]}
+def test_unverified_benefit_never_ranks_above_verified_in_its_tier(monkeypatch):
+    h = history(TWO_LINES, refractory=["lenalidomide"])
+
+    def plain_options() -> list[dict]:
+        return [
+            o
+            for o in ranked(h).values()
+            if o["status"] == "standard"
+            and o["approval"]["label"] == "on_label"
+            and o["benefit"]
+            and o["benefit"]["design"] == "randomised_phase3"
+            and not {"refractory_class", "resistance_finding", "pivotal_population"}
+            & {i["rule"] for i in o["rationale"]}
+        ]
+
+    # The curated table may hold no unverified phase 3 row at all, so the best-ranked
+    # verified one is marked unverified here: it must then fall behind every verified one.
+    best = min(plain_options(), key=lambda o: o["rank"])["regimen"]
+    rows = [
+        {**row, "verified": False} if row["regimen"] == best else row
+        for row in K.regimen_evidence["benefit"]
     ]
+    monkeypatch.setitem(K.regimen_evidence, "benefit", rows)
+    plain = plain_options()
+    assert best in [o["regimen"] for o in plain if not o["benefit"]["verified"]]
     verified = [o["rank"] for o in plain if o["benefit"]["verified"]]
     unverified = [o["rank"] for o in plain if not o["benefit"]["verified"]]
     assert verified and unverified
