@@ -154,6 +154,40 @@ def test_unverified_benefit_never_ranks_above_verified_in_its_tier(monkeypatch):
     assert max(verified) < min(unverified)
 
 
+def test_a_trial_that_missed_its_primary_endpoint_ranks_after_unverified_results(monkeypatch):
+    h = history(TWO_LINES, refractory=["lenalidomide"])
+    plain = [
+        o
+        for o in ranked(h).values()
+        if o["approval"]["label"] == "on_label"
+        and o["benefit"]
+        and o["benefit"]["design"] == "randomised_phase3"
+        and not {"refractory_class", "resistance_finding", "pivotal_population"}
+        & {i["rule"] for i in o["rationale"]}
+    ]
+    best, second = sorted(plain, key=lambda o: o["rank"])[:2]
+    # The best-ranked result is marked as a missed primary endpoint and the next one as
+    # unverified: the missed one now ranks after both the unverified and every verified one.
+    rows = [
+        {**row, "primary_endpoint_met": False}
+        if row["regimen"] == best["regimen"]
+        else {**row, "verified": False}
+        if row["regimen"] == second["regimen"]
+        else row
+        for row in K.regimen_evidence["benefit"]
+    ]
+    monkeypatch.setitem(K.regimen_evidence, "benefit", rows)
+    options = ranked(h)
+    missed = options[best["regimen"]]
+    assert missed["benefit"]["band"] == "not_shown"
+    assert "missed its primary endpoint" in str(missed["rationale"])
+    assert missed["rank"] > options[second["regimen"]]["rank"]
+    others = [
+        options[o["regimen"]]["rank"] for o in plain if o is not best and o["status"] == "standard"
+    ]
+    assert missed["rank"] > max(others)
+
+
 def test_current_line_is_demoted_with_its_reason():
     krd = ["carfilzomib", "lenalidomide", "dexamethasone"]
     h = history(
@@ -247,3 +281,29 @@ def test_requirement_grammar_and_cross_checks():
     text = "\n".join(problems)
     assert "not in regimens.tsv" in text and "not_a_class" in text
     assert "above max_prior_lines" in text and "gives its date" in text
+
+
+def test_benefit_rows_say_whether_a_randomised_trial_met_its_primary_endpoint():
+    row = {
+        "regimen": "BVd",
+        "trial": "DREAMM-7",
+        "nct_id": "NCT04246047",
+        "design": "randomised_phase3",
+        "comparator": "DVd",
+        "endpoint": "pfs_hr",
+        "value": "0.41",
+        "primary_endpoint_met": "",
+        "value_text": "PFS HR 0.41",
+        "population": "at least one prior line",
+        "sources": "NCT04246047",
+        "verified": "yes",
+        "note": "",
+    }
+    single_arm = {**row, "regimen": "Sd", "design": "single_arm_registrational"}
+    single_arm.update(comparator="", primary_endpoint_met="yes")
+    problems = "\n".join(regimen_evidence_problems([], [row, single_arm], {"BVd", "Sd"}, set()))
+    assert "line 2, column 'primary_endpoint_met': a verified randomised result" in problems
+    assert "line 3, column 'primary_endpoint_met': only a randomised trial" in problems
+    assert not regimen_evidence_problems(
+        [], [{**row, "primary_endpoint_met": "no"}], {"BVd"}, set()
+    )

@@ -206,6 +206,8 @@ def _band(row: dict, knowledge: Knowledge) -> str:
         return "not_curated"
     if not row["verified"]:
         return "unverified"
+    if row["primary_endpoint_met"] is False:
+        return "not_shown"
     bounds = bands[row["endpoint"]]
     value = row["value"]
     if row["endpoint"].endswith("_hr"):
@@ -266,6 +268,8 @@ def apply_benefit(option: dict, knowledge: Knowledge) -> None:
         "unverified": " The number is not verified, so it ranks after every verified result "
         "of its tier.",
         "not_curated": " No number is curated.",
+        "not_shown": " The trial missed its primary endpoint: no benefit over its comparator "
+        "was shown, so it ranks after every other result of its tier.",
     }.get(band, "")
     option["rationale"].append(
         {

@@ -74,6 +74,7 @@ def benefit_record(row: dict) -> dict:
         "comparator": row["comparator"] or None,
         "endpoint": row["endpoint"],
         "value": float(row["value"]) if row["value"] else None,
+        "primary_endpoint_met": {"yes": True, "no": False}.get(row["primary_endpoint_met"]),
         "value_text": row["value_text"],
         "population": row["population"],
         "sources": split_list(row["sources"]),
@@ -126,9 +127,21 @@ def regimen_evidence_problems(
         if row["regimen"] in trials:
             problems.append(f"{where}: a second row for {row['regimen']} (one pivotal outcome)")
         trials.add(row["regimen"])
-        if row["design"].startswith("randomised") and not row["comparator"]:
+        randomised = row["design"].startswith("randomised")
+        if randomised and not row["comparator"]:
             problems.append(
                 f"{where}, column 'comparator': a randomised trial names its comparator"
+            )
+        met = row["primary_endpoint_met"]
+        if randomised and row["verified"] == "yes" and not met:
+            problems.append(
+                f"{where}, column 'primary_endpoint_met': a verified randomised result says "
+                "whether the trial met its primary endpoint (yes or no)"
+            )
+        if not randomised and met:
+            problems.append(
+                f"{where}, column 'primary_endpoint_met': only a randomised trial has one to "
+                "meet; leave it empty for a single-arm trial"
             )
         problems += source_list_problems(split_list(row["sources"]), f"{where}, column 'sources'")
     return problems

@@ -92,6 +92,7 @@ COLUMNS = {
         "comparator",
         "endpoint",
         "value",
+        "primary_endpoint_met",
         "value_text",
         "population",
         "sources",
