@@ -48,6 +48,7 @@ SECTIONS = {
         "excludes_drugs",
         "include",
         "ranks_above",
+        "regimen_ranks_above",
         "options_with_drug_have_rule",
         "options_with_drug_class_lack_rule",
     },
@@ -423,6 +424,12 @@ def check_options(sub: str, expected, options: list[dict]) -> None:
             assert best, (f"no option of {sorted(better)}", listing)
             rival = [o["rank"] for o in options if set(o["drug_classes"]) & worse]
             assert not rival or min(best) < min(rival), (sorted(better), sorted(worse), listing)
+    elif sub == "regimen_ranks_above":
+        # [better, worse]: both regimens are listed and `better` ranks strictly above `worse`.
+        ranks = {o["regimen"]: o["rank"] for o in options}
+        for better, worse in expected:
+            assert better in ranks and worse in ranks, (better, worse, listing)
+            assert ranks[better] < ranks[worse], (better, worse, listing)
     elif sub == "options_with_drug_have_rule":
         for drug, rules in expected.items():
             for option in options:

@@ -134,7 +134,7 @@ def test_unverified_benefit_never_ranks_above_verified_in_its_tier(monkeypatch):
             and o["approval"]["label"] == "on_label"
             and o["benefit"]
             and o["benefit"]["design"] == "randomised_phase3"
-            and not {"refractory_class", "resistance_finding", "pivotal_population"}
+            and not {"refractory_class", "resistance_finding", "pivotal_population", "head_to_head"}
             & {i["rule"] for i in o["rationale"]}
         ]
 
@@ -162,7 +162,7 @@ def test_a_trial_that_missed_its_primary_endpoint_ranks_after_unverified_results
         if o["approval"]["label"] == "on_label"
         and o["benefit"]
         and o["benefit"]["design"] == "randomised_phase3"
-        and not {"refractory_class", "resistance_finding", "pivotal_population"}
+        and not {"refractory_class", "resistance_finding", "pivotal_population", "head_to_head"}
         & {i["rule"] for i in o["rationale"]}
     ]
     best, second = sorted(plain, key=lambda o: o["rank"])[:2]
@@ -290,20 +290,65 @@ def test_benefit_rows_say_whether_a_randomised_trial_met_its_primary_endpoint():
         "nct_id": "NCT04246047",
         "design": "randomised_phase3",
         "comparator": "DVd",
+        "comparator_regimens": "DVd",
         "endpoint": "pfs_hr",
         "value": "0.41",
         "primary_endpoint_met": "",
         "value_text": "PFS HR 0.41",
         "population": "at least one prior line",
+        "excluded_prior": "",
         "sources": "NCT04246047",
         "verified": "yes",
         "note": "",
     }
     single_arm = {**row, "regimen": "Sd", "design": "single_arm_registrational"}
-    single_arm.update(comparator="", primary_endpoint_met="yes")
+    single_arm.update(comparator="", primary_endpoint_met="yes", excluded_prior="exposed:nothing")
+    single_arm["comparator_regimens"] = "Sd"
     problems = "\n".join(regimen_evidence_problems([], [row, single_arm], {"BVd", "Sd"}, set()))
+    assert "line 3, column 'excluded_prior': 'nothing' is neither a drug class" in problems
+    assert "line 3, column 'comparator_regimens': 'Sd' is not another regimen" in problems
+    assert "line 3, column 'comparator_regimens': a single-arm trial has no comparator" in problems
     assert "line 2, column 'primary_endpoint_met': a verified randomised result" in problems
     assert "line 3, column 'primary_endpoint_met': only a randomised trial" in problems
     assert not regimen_evidence_problems(
-        [], [{**row, "primary_endpoint_met": "no"}], {"BVd"}, set()
+        [], [{**row, "primary_endpoint_met": "no"}], {"BVd", "DVd"}, set()
     )
+
+
+def test_a_prior_therapy_the_pivotal_trial_excluded_puts_the_patient_outside_it():
+    # MajesTEC-1 enrolled BCMA-naive patients: after ide-cel, teclistamab's hazard ratio
+    # and response rate are not this patient's, so the option says so and is compromised.
+    four_lines = [
+        *TWO_LINES,
+        line(3, "Kd", ["carfilzomib", "dexamethasone"]),
+        line(4, "Pd", ["pomalidomide", "dexamethasone"]),
+    ]
+    refractory = ["lenalidomide", "daratumumab", "carfilzomib", "pomalidomide"]
+    ide_cel = line(5, "ide-cel", ["idecabtagene vicleucel"])
+    h = history([*four_lines, ide_cel], refractory=refractory)
+    options = ranked(h)
+    teclistamab = options["teclistamab"]
+    items = [i for i in teclistamab["rationale"] if i["rule"] == "pivotal_population"]
+    assert items and "MajesTEC-1" in items[0]["text"]
+    assert "excluded patients exposed to bcma car t" in items[0]["text"]
+    naive = ranked(history(four_lines, refractory=refractory))
+    assert "pivotal_population" not in {i["rule"] for i in naive["teclistamab"]["rationale"]}
+
+
+def test_an_option_beaten_head_to_head_ranks_right_after_the_winner(monkeypatch):
+    # One prior line, lenalidomide-refractory: Kd beat Vd in ENDEAVOR, so Vd ranks after Kd
+    # even when both sit in the same tier and band, and says why.
+    h = history([line(1, "VRd", VRD)], refractory=["lenalidomide"])
+    options = ranked(h)
+    assert options["Vd"]["rank"] > options["Kd"]["rank"]
+    items = [i for i in options["Vd"]["rationale"] if i["rule"] == "head_to_head"]
+    assert any("ENDEAVOR" in i["text"] and "Vd ranks after Kd" in i["text"] for i in items)
+    # Without the winner's verified, positive result the correction does not apply.
+    rows = [
+        {**row, "primary_endpoint_met": None} if row["regimen"] in ("Kd", "SVd", "DVd") else row
+        for row in K.regimen_evidence["benefit"]
+    ]
+    monkeypatch.setitem(K.regimen_evidence, "benefit", rows)
+    again = ranked(h)
+    assert "ENDEAVOR" not in str(again["Vd"]["rationale"])
+    assert again["Vd"]["rank"] <= again["Kd"]["rank"]

@@ -22,11 +22,15 @@ History = Mapping[str, Any]
 __all__ = [
     "apply_approval",
     "apply_benefit",
+    "benefit_row",
+    "head_to_head",
     "label_check",
     "list_part",
     "never_offer",
     "rank",
     "ranking",
+    "requirement_met",
+    "requirement_text",
     "salvage_asct",
     "sort_key",
     "weights",
@@ -73,7 +77,7 @@ def benefit_row(knowledge: Knowledge, regimen: str) -> dict | None:
 # -- label -------------------------------------------------------------------------------------
 
 
-def _requirement_met(requirement: dict, history: History, knowledge: Knowledge) -> bool:
+def requirement_met(requirement: dict, history: History, knowledge: Knowledge) -> bool:
     kind, target, count = requirement["kind"], requirement["target"], requirement["count"]
     drugs = history.get("exposed_drugs" if kind == "exposed" else "refractory_drugs") or []
     if target in (knowledge.drugs or {}):
@@ -82,7 +86,7 @@ def _requirement_met(requirement: dict, history: History, knowledge: Knowledge) 
     return len(matching) >= count
 
 
-def _requirement_text(requirement: dict) -> str:
+def requirement_text(requirement: dict) -> str:
     target = requirement["target"].replace("_", " ")
     count = f"at least {requirement['count']} drugs of the " if requirement["count"] > 1 else ""
     verb = "exposed to" if requirement["kind"] == "exposed" else "refractory to"
@@ -111,9 +115,9 @@ def label_check(row: dict, history: History, knowledge: Knowledge) -> tuple[str,
             unknown.append(f"the label's {column.replace('_', ' ')} conditions are not curated")
             continue
         for requirement in requirements:
-            met = _requirement_met(requirement, history, knowledge)
+            met = requirement_met(requirement, history, knowledge)
             if met != wanted:
-                text = _requirement_text(requirement)
+                text = requirement_text(requirement)
                 reasons.append(
                     f"the label requires the patient {text}"
                     if wanted
@@ -472,13 +476,61 @@ def sort_key(option: dict, knowledge: Knowledge) -> tuple:
 # -- ranking -----------------------------------------------------------------------------------
 
 
+def head_to_head(options: list[dict], knowledge: Knowledge) -> dict[int, tuple]:
+    """The sort key of each option (by ``id``), with one correction: an option that lost a
+    randomised trial to another listed option ranks right after the winner when it would
+    otherwise rank above it or beside it. The winner counts only when the patient can take it
+    as easily (not compromised or never-offered, an approval group no worse) and its trial is
+    verified and met its primary endpoint; the loser gets a rationale item saying so."""
+    groups = ranking(knowledge)["approval_groups"]["order"]
+    keys = {id(o): (*sort_key(o, knowledge), 0) for o in options}
+    by_regimen = {o["regimen"]: o for o in options}
+    beaten: list[tuple[dict, dict]] = []
+    for winner in options:
+        if winner.get("_never") or winner.get("_compromised"):
+            continue
+        row = benefit_row(knowledge, winner["regimen"])
+        if row is None or not row["verified"] or row["primary_endpoint_met"] is not True:
+            continue
+        for name in row["comparator_regimens"]:
+            loser = by_regimen.get(name)
+            if loser is None or loser is winner:
+                continue
+            group = groups.index(winner.get("_group", "label_unknown"))
+            if group > groups.index(loser.get("_group", "label_unknown")):
+                continue
+            beaten.append((winner, loser))
+            registry = f", {row['nct_id']}" if row["nct_id"] else ""
+            loser["rationale"].append(
+                {
+                    "rule": "head_to_head",
+                    "text": f"In a randomised trial {winner['regimen']} did better than "
+                    f"{row['comparator']} ({row['trial']}{registry}: {row['value_text']}); "
+                    f"{name} ranks after {winner['regimen']}.",
+                    "sources": list(row["sources"]),
+                }
+            )
+    # A chain (BVd over DVd over Vd) settles in as many passes as it is long.
+    for _ in range(len(beaten)):
+        moved = False
+        for winner, loser in beaten:
+            floor = (*keys[id(winner)][:-1], keys[id(winner)][-1] + 1)
+            if keys[id(loser)] < floor:
+                keys[id(loser)], moved = floor, True
+        if not moved:
+            break
+    return keys
+
+
 def rank(options: list[dict], max_options: int, knowledge: Knowledge) -> list[dict]:
     """Order options (``option_ranking.sort_key``: never-offer last, then approval group,
-    contraindication, evidence tier, benefit band, score) and finish the shape.
+    contraindication, evidence tier, benefit band, score; then ``head_to_head``) and finish
+    the shape.
 
     Options equal on every one of these share a rank ("1, 1, 3"): the alphabetical order
     inside a rank is only for stable output, not a preference."""
-    options.sort(key=lambda o: (sort_key(o, knowledge), o["regimen"].casefold()))
+    keys = head_to_head(options, knowledge)
+    options.sort(key=lambda o: (keys[id(o)], o["regimen"].casefold()))
     result: list[dict] = []
     previous_key = None
     shared_rank = 0
@@ -488,7 +540,7 @@ def rank(options: list[dict], max_options: int, knowledge: Knowledge) -> list[di
     shown: dict[str, int] = {}
     cut: set[str] = set()
     for option in options:
-        key = sort_key(option, knowledge)
+        key = keys[id(option)]
         part = list_part(option)
         if part in cut:
             continue

@@ -36,6 +36,7 @@ RULES = (
     "benefit",
     "never_offer",
     "salvage_asct",
+    "head_to_head",
 )
 # Rules that speak against an option for this patient; a brief summary shows them first.
 AGAINST_RULES = frozenset(
@@ -46,6 +47,7 @@ AGAINST_RULES = frozenset(
         "resistance_finding",
         "venetoclax_unselected",
         "never_offer",
+        "head_to_head",
     }
 )
 
@@ -381,7 +383,8 @@ def pivotal_trials(option: dict, knowledge: Knowledge) -> list[dict]:
 def rule_pivotal_population(option: dict, history: TherapyHistory, knowledge: Knowledge) -> None:
     """Demote a regimen when the patient is outside the treated population of the trial
     its evidence comes from: too few prior lines, a required exposure or refractoriness
-    missing, or an excluded refractoriness present (trials.population_gaps). Once per
+    missing, or an excluded refractoriness present (trials.population_gaps of a curated
+    trial), else a prior therapy its benefit.tsv row says the trial excluded. Once per
     regimen; the first curated pivotal trial with gaps is cited."""
     from mmresist.interpret.trials import population_gaps
 
@@ -389,19 +392,41 @@ def rule_pivotal_population(option: dict, history: TherapyHistory, knowledge: Kn
         return
     for trial in pivotal_trials(option, knowledge):
         gaps = population_gaps(trial, knowledge=knowledge, therapy_history=history)
-        if not gaps:
-            continue
-        registry = trial.get("nct_id") or trial["id"]
-        _note(
-            option,
-            "pivotal_population",
-            f"Outside the population of {trial['short_name']} ({registry}), the trial its "
-            f"evidence comes from: {'; '.join(gaps)}.",
-            [registry, *[s for s in trial.get("sources") or [] if s != registry]],
-            -_weight(knowledge, "population_penalty"),
-            compromised=True,
-        )
+        if gaps:
+            registry = trial.get("nct_id") or trial["id"]
+            sources = [registry, *[s for s in trial.get("sources") or [] if s != registry]]
+            _population_note(option, knowledge, trial["short_name"], registry, gaps, sources)
+            return
+    row = ordering.benefit_row(knowledge, option["regimen"])
+    if row is None:
         return
+    gaps = [
+        f"it excluded patients {ordering.requirement_text(requirement)}"
+        for requirement in row["excluded_prior"]
+        if ordering.requirement_met(requirement, history, knowledge)
+    ]
+    if gaps:
+        registry = row["nct_id"] or row["trial"]
+        _population_note(option, knowledge, row["trial"], registry, gaps, row["sources"])
+
+
+def _population_note(
+    option: dict,
+    knowledge: Knowledge,
+    trial: str,
+    registry: str,
+    gaps: list[str],
+    sources: list[str],
+) -> None:
+    _note(
+        option,
+        "pivotal_population",
+        f"Outside the population of {trial} ({registry}), the trial its evidence comes "
+        f"from: {'; '.join(gaps)}.",
+        sources,
+        -_weight(knowledge, "population_penalty"),
+        compromised=True,
+    )
 
 
 # -- rules 3 and 4: findings -------------------------------------------------------------------

@@ -72,15 +72,35 @@ def benefit_record(row: dict) -> dict:
         "nct_id": row["nct_id"] or None,
         "design": row["design"],
         "comparator": row["comparator"] or None,
+        "comparator_regimens": split_list(row["comparator_regimens"]),
         "endpoint": row["endpoint"],
         "value": float(row["value"]) if row["value"] else None,
         "primary_endpoint_met": {"yes": True, "no": False}.get(row["primary_endpoint_met"]),
         "value_text": row["value_text"],
         "population": row["population"],
+        "excluded_prior": [parse_requirement(t) for t in split_list(row["excluded_prior"])],
         "sources": split_list(row["sources"]),
         "verified": row["verified"] == "yes",
         "note": row["note"],
     }
+
+
+def _requirement_problems(text: str, generics: set[str], where: str) -> list[str]:
+    """Requirement tokens (``exposed:<id>``, ``refractory:<id>[>=N]``) whose grammar or id
+    is wrong: the id names a drug class or a generic drug."""
+    problems: list[str] = []
+    for token in split_list(text):
+        try:
+            target = parse_requirement(token)["target"]
+        except ValueError as error:
+            problems.append(f"{where}: {error}")
+            continue
+        if target not in DRUG_CLASSES and target not in generics:
+            problems.append(
+                f"{where}: '{target}' is neither a drug class id "
+                "(mmresist.vocab.DRUG_CLASSES) nor a generic name in drugs.tsv"
+            )
+    return problems
 
 
 def regimen_evidence_problems(
@@ -100,19 +120,9 @@ def regimen_evidence_problems(
             problems.append(f"{where}: a second {row['region']} row for {row['regimen']}")
         seen.add(key)
         for column in ("required_prior", "excluded_prior"):
-            if row[column] in ("", "unknown"):
-                continue
-            for token in split_list(row[column]):
-                try:
-                    target = parse_requirement(token)["target"]
-                except ValueError as error:
-                    problems.append(f"{where}, column '{column}': {error}")
-                    continue
-                if target not in DRUG_CLASSES and target not in generics:
-                    problems.append(
-                        f"{where}, column '{column}': '{target}' is neither a drug class id "
-                        "(mmresist.vocab.DRUG_CLASSES) nor a generic name in drugs.tsv"
-                    )
+            if row[column] != "unknown":
+                place = f"{where}, column '{column}'"
+                problems += _requirement_problems(row[column], generics, place)
         low, high = row["min_prior_lines"], row["max_prior_lines"]
         if low.isdigit() and high.isdigit() and int(low) > int(high):
             problems.append(f"{where}: min_prior_lines {low} is above max_prior_lines {high}")
@@ -131,6 +141,19 @@ def regimen_evidence_problems(
         if randomised and not row["comparator"]:
             problems.append(
                 f"{where}, column 'comparator': a randomised trial names its comparator"
+            )
+        problems += _requirement_problems(
+            row["excluded_prior"], generics, f"{where}, column 'excluded_prior'"
+        )
+        for name in split_list(row["comparator_regimens"]):
+            if name not in regimens or name == row["regimen"]:
+                problems.append(
+                    f"{where}, column 'comparator_regimens': '{name}' is not another regimen "
+                    "of regimens.tsv"
+                )
+        if row["comparator_regimens"] and not randomised:
+            problems.append(
+                f"{where}, column 'comparator_regimens': a single-arm trial has no comparator"
             )
         met = row["primary_endpoint_met"]
         if randomised and row["verified"] == "yes" and not met:
