@@ -330,7 +330,7 @@ def test_a_prior_therapy_the_pivotal_trial_excluded_puts_the_patient_outside_it(
     teclistamab = options["teclistamab"]
     items = [i for i in teclistamab["rationale"] if i["rule"] == "pivotal_population"]
     assert items and "MajesTEC-1" in items[0]["text"]
-    assert "excluded patients exposed to bcma car t" in items[0]["text"]
+    assert "excluded patients exposed to BCMA CAR-T" in items[0]["text"]
     naive = ranked(history(four_lines, refractory=refractory))
     assert "pivotal_population" not in {i["rule"] for i in naive["teclistamab"]["rationale"]}
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mmresist.knowledge.regimen_evidence import REGIONS
+from mmresist.vocab import DRUG_CLASS_LABELS
 
 if TYPE_CHECKING:
     from mmresist.knowledge.load import Knowledge
@@ -87,7 +88,7 @@ def requirement_met(requirement: dict, history: History, knowledge: Knowledge) -
 
 
 def requirement_text(requirement: dict) -> str:
-    target = requirement["target"].replace("_", " ")
+    target = DRUG_CLASS_LABELS.get(requirement["target"], requirement["target"].replace("_", " "))
     count = f"at least {requirement['count']} drugs of the " if requirement["count"] > 1 else ""
     verb = "exposed to" if requirement["kind"] == "exposed" else "refractory to"
     return f"{verb} {count}{target}{' class' if count else ''}"
