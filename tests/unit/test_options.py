@@ -330,7 +330,7 @@ def test_rule_unexposed_class():
     h = history(exposed=["bortezomib", "lenalidomide", "daratumumab", "dexamethasone"])
     option = candidate("EPd")  # imid exposed, anti_slamf7 new
     rule_unexposed_class(option, h, K)
-    assert option["score"] == 1 and "anti_slamf7" in option["rationale"][-1]["text"]
+    assert option["score"] == 1 and "anti-SLAMF7" in option["rationale"][-1]["text"]
     option = candidate("DRd")
     rule_unexposed_class(option, h, K)
     assert option["score"] == 0

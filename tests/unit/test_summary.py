@@ -301,8 +301,8 @@ def test_sections_not_computed_and_keys_of_later_versions(tmp_path):
         "basis": [{"criterion": "extramedullary"}],
     }
     shown = summary.summary_data(report, json_sha256="0" * 64)
-    assert shown["options"][0]["approval"] == "region: EU; status: approved"
-    assert "endpoint: PFS" in shown["options"][0]["benefit"]
+    assert shown["options"][0]["approval"] == "EU approved"
+    assert shown["options"][0]["benefit"] == "(NCT00000001)"
     assert any("biallelic" in line["detail"] for line in shown["findings"])
     assert shown["aggressive_relapse"] == "Needs rapid disease control: new plasmacytoma"
     assert "predicted; not yet exposed" in [

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from mmresist.interpret import option_ranking as ordering
 from mmresist.interpret.labs import canonical_value, latest_per_test
 from mmresist.model import Finding, LabRow, PatientInfo, TherapyHistory
+from mmresist.vocab import DRUG_CLASS_LABELS
 
 if TYPE_CHECKING:
     from mmresist.knowledge.load import Knowledge
@@ -21,6 +22,7 @@ __all__ = ["RULES", "therapy_options"]
 RULES = (
     "pivotal_trial",
     "refractory_drug",
+    "glucocorticoid_backbone",
     "refractory_class",
     "class_switch",
     "pivotal_population",
@@ -273,7 +275,7 @@ def rule_refractory_drug(option: dict, history: TherapyHistory) -> bool:
     if steroids:
         _note(
             option,
-            "refractory_drug",
+            "glucocorticoid_backbone",
             f"The patient is recorded refractory to {', '.join(steroids)} as part of an earlier "
             "line; the glucocorticoid backbone is kept (its own contribution is not separable).",
             option["rationale"][0]["sources"],
@@ -670,7 +672,7 @@ def rule_unexposed_class(option: dict, history: TherapyHistory, knowledge: Knowl
     _note(
         option,
         "unexposed_class",
-        f"Class(es) not yet received: {', '.join(new)}.",
+        f"Class(es) not yet received: {', '.join(DRUG_CLASS_LABELS.get(c, c) for c in new)}.",
         option["rationale"][0]["sources"],
         min(len(new), _weight(knowledge, "unexposed_cap")),
     )

@@ -173,13 +173,56 @@ def key_findings(findings: list[dict[str, Any]] | None) -> tuple[list[dict[str, 
     return lines[:MAX_ALTERATIONS], max(0, len(lines) - MAX_ALTERATIONS)
 
 
+# Rationale items the summary's own Approval and Benefit lines already say.
+SUMMARISED_RULES = frozenset({"pivotal_trial", "approval", "evidence_tier", "benefit"})
+
+
+def _approval_line(approval: Any) -> str:
+    """``US approved 2016-01-21, on label`` (with the reasons when off label or unknown)."""
+    if not isinstance(approval, Mapping):
+        return _words(approval)
+    status = _words(approval.get("status")).replace("_", " ")
+    date_text = f" {approval['date']}" if approval.get("date") else ""
+    label = _words(approval.get("label")).replace("_", " ")
+    text = f"{_words(approval.get('region'))} {status}{date_text}".strip()
+    if label:
+        text += f", {label}"
+    reasons = _words(approval.get("reasons"))
+    if reasons and label != "on label":
+        text += f" ({reasons})"
+    if approval.get("verified") is False:
+        text += "; curation unverified"
+    return text
+
+
+def _benefit_line(benefit: Any) -> str:
+    """``PFS HR 0.53 ... (ENDEAVOR versus Vd; band moderate)``."""
+    if not isinstance(benefit, Mapping):
+        return _words(benefit)
+    where = _words(benefit.get("trial"))
+    if benefit.get("comparator"):
+        where += f" versus {_words(benefit['comparator'])}"
+    band = _words(benefit.get("band")).replace("_", " ")
+    detail = "; ".join(part for part in (where, f"band {band}" if band else "") if part)
+    text = _words(benefit.get("value_text"))
+    return f"{text} ({detail})".strip() if detail else text
+
+
 def top_options(options: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]], int]:
-    """The first MAX_OPTIONS ranked options, each with its rationale in brief."""
+    """The first MAX_OPTIONS ranked options, each with its rationale in brief: what speaks
+    against it first, then the other patient-specific reasons; approval and pivotal benefit
+    get one line each instead of their rationale items."""
     shown = []
     for option in (options or [])[:MAX_OPTIONS]:
         # What speaks against an option comes first: a brief summary must not cut it off.
         rationale = sorted(
-            option.get("rationale") or [], key=lambda item: item.get("rule") not in AGAINST_RULES
+            (
+                item
+                for item in option.get("rationale") or []
+                if item.get("rule") not in SUMMARISED_RULES
+                or not option.get("approval" if item.get("rule") == "approval" else "benefit")
+            ),
+            key=lambda item: item.get("rule") not in AGAINST_RULES,
         )
         cautions = option.get("cautions") or []
         shown.append(
@@ -196,8 +239,8 @@ def top_options(options: list[dict[str, Any]] | None) -> tuple[list[dict[str, An
                 "more_rationale": max(0, len(rationale) - MAX_RATIONALE),
                 "cautions": [_words(caution) for caution in cautions[:MAX_CAUTIONS]],
                 "more_cautions": max(0, len(cautions) - MAX_CAUTIONS),
-                "approval": _words(option.get("approval")),
-                "benefit": _words(option.get("benefit")),
+                "approval": _approval_line(option.get("approval")),
+                "benefit": _benefit_line(option.get("benefit")),
                 "exposure": _words(option.get("exposure")),
                 "sources": _sources(option.get("sources")),
             }
