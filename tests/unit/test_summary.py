@@ -187,6 +187,32 @@ def test_what_speaks_against_an_option_is_shown_before_the_cut():
     assert shown[0]["more_rationale"] == 5 - summary.MAX_RATIONALE
 
 
+def test_approval_and_benefit_lines_replace_their_items_and_keep_their_sources():
+    item = option("cilta-cel")
+    item["rationale"] = [
+        {"rule": "pivotal_trial", "text": "Pivotal.", "sources": ["NCT04181827"]},
+        {"rule": "approval", "text": "Approved.", "sources": ["NCT04181827", "FDA 2024"]},
+        {"rule": "benefit", "text": "HR 0.26.", "sources": ["NCT04181827", "PMID:37272512"]},
+        {"rule": "pivotal_population", "text": "Outside CARTITUDE-4.", "sources": []},
+    ]
+    item["approval"] = {"region": "US", "status": "approved", "label": "on_label"}
+    item["benefit"] = {
+        "trial": "CARTITUDE-4",
+        "value_text": "PFS HR 0.26",
+        "band": "large",
+        "sources": ["NCT04181827", "PMID:37272512"],
+    }
+    shown = summary.top_options([item])[0][0]
+    assert [r["text"] for r in shown["rationale"]] == ["Outside CARTITUDE-4."]
+    assert shown["benefit"] == "PFS HR 0.26 (CARTITUDE-4; band large)"
+    assert [s["text"] for s in shown["benefit_sources"]] == ["NCT04181827", "PMID:37272512"]
+    assert [s["text"] for s in shown["approval_sources"]] == ["NCT04181827", "FDA 2024"]
+    # Without a benefit record the items stay as they are.
+    del item["benefit"]
+    shown = summary.top_options([item])[0][0]
+    assert "HR 0.26." in [r["text"] for r in shown["rationale"]]
+
+
 def long_report() -> dict:
     """Longer than any patient: 40 alterations, 20 options with long rationale, 30 open
     trials, 8 urgent flags, 12 therapy lines."""

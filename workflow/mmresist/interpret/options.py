@@ -307,9 +307,9 @@ def rule_refractory_class(option: dict, history: TherapyHistory, knowledge: Know
             if drug_class in switch_classes:
                 continue
             text = (
-                f"Refractory to the {drug_class.replace('_', ' ')} class; {drug} is another "
-                "drug of that class without a documented switch path, so it follows the "
-                "options this refractoriness does not touch."
+                f"Refractory to the {DRUG_CLASS_LABELS.get(drug_class, drug_class)} class; {drug} "
+                "is another drug of that class without a documented switch path, so it follows "
+                "the options this refractoriness does not touch."
             )
             sources = option["rationale"][0]["sources"]
             # A curated note (isatuximab after daratumumab) gives the specific reason. Either

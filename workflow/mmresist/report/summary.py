@@ -173,8 +173,13 @@ def key_findings(findings: list[dict[str, Any]] | None) -> tuple[list[dict[str, 
     return lines[:MAX_ALTERATIONS], max(0, len(lines) - MAX_ALTERATIONS)
 
 
-# Rationale items the summary's own Approval and Benefit lines already say.
-SUMMARISED_RULES = frozenset({"pivotal_trial", "approval", "evidence_tier", "benefit"})
+# Rationale items the summary's own Approval and Benefit lines already say (rule -> line).
+SUMMARISED_BY = {
+    "pivotal_trial": "benefit",
+    "evidence_tier": "benefit",
+    "benefit": "benefit",
+    "approval": "approval",
+}
 
 
 def _approval_line(approval: Any) -> str:
@@ -214,16 +219,20 @@ def top_options(options: list[dict[str, Any]] | None) -> tuple[list[dict[str, An
     get one line each instead of their rationale items."""
     shown = []
     for option in (options or [])[:MAX_OPTIONS]:
+        kept: list[dict[str, Any]] = []
+        approval_sources: list[Any] = []
+        for item in option.get("rationale") or []:
+            line = SUMMARISED_BY.get(item.get("rule") or "")
+            if not line or not option.get(line):
+                kept.append(item)
+            elif line == "approval":
+                approval_sources += item.get("sources") or []
         # What speaks against an option comes first: a brief summary must not cut it off.
-        rationale = sorted(
-            (
-                item
-                for item in option.get("rationale") or []
-                if item.get("rule") not in SUMMARISED_RULES
-                or not option.get("approval" if item.get("rule") == "approval" else "benefit")
-            ),
-            key=lambda item: item.get("rule") not in AGAINST_RULES,
-        )
+        rationale = sorted(kept, key=lambda item: item.get("rule") not in AGAINST_RULES)
+        # The benefit line cites the trial's own sources; the ranking-policy citations of
+        # its folded items stay in report.html.
+        benefit = option.get("benefit")
+        benefit_sources = benefit.get("sources") if isinstance(benefit, Mapping) else None
         cautions = option.get("cautions") or []
         shown.append(
             {
@@ -240,7 +249,9 @@ def top_options(options: list[dict[str, Any]] | None) -> tuple[list[dict[str, An
                 "cautions": [_words(caution) for caution in cautions[:MAX_CAUTIONS]],
                 "more_cautions": max(0, len(cautions) - MAX_CAUTIONS),
                 "approval": _approval_line(option.get("approval")),
-                "benefit": _benefit_line(option.get("benefit")),
+                "approval_sources": _sources(dict.fromkeys(approval_sources)),
+                "benefit": _benefit_line(benefit),
+                "benefit_sources": _sources(benefit_sources),
                 "exposure": _words(option.get("exposure")),
                 "sources": _sources(option.get("sources")),
             }
